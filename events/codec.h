@@ -1,0 +1,39 @@
+// Bytes ⇄ events. The format is Cap'n Proto (events.capnp), documented in
+// docs/event_format.md. Decoding never trusts its input: garbage yields a
+// kCorruption status, never a crash (fuzzed in tests/events/codec_test.cc).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/crypto.h"
+#include "base/status.h"
+#include "events/event_types.h"
+
+namespace roster::events {
+
+// The event body as a flat single-segment Cap'n Proto message of its type's struct.
+std::string EncodeEvent(const Event& event);
+
+// Decodes a body written by EncodeEvent for `type`. kCorruption on garbage or an
+// unknown type number.
+Result<Event> DecodeEvent(EventType type, std::string_view payload);
+
+// The canonical bytes of an envelope without its hash: what is stored and hashed.
+std::string EncodeEnvelope(const Envelope& envelope);
+
+// Decodes canonical envelope bytes. `hash` is left zero: it is stored beside the bytes.
+Result<Envelope> DecodeEnvelope(std::string_view bytes);
+
+// hash = SHA256(prev_hash ‖ canonical envelope bytes) (DESIGN.md "The event log").
+inline Hash256 ChainHash(const Hash256& prev_hash, std::string_view canonical) {
+  return Sha256(AsBytes(prev_hash), canonical);
+}
+
+// Decodes envelope and body together.
+Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash);
+
+// snake_case → camelCase, as capnp names our fields ("workspace_id" → "workspaceId").
+std::string CamelCase(std::string_view snake);
+
+}  // namespace roster::events
