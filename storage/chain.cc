@@ -8,6 +8,11 @@ Status ValidateAppend(const AppendRequest& r) {
   if (r.stream.empty() || r.stream.size() > 256) {
     return Error(ErrorCode::kInvalidField, "stream: must be 1..256 bytes");
   }
+  // The RocksDB stream index separates stream and version with a 0x00 byte
+  // (docs/storage_keys.md); both stores refuse it so they agree.
+  if (r.stream.find('\0') != std::string::npos) {
+    return Error(ErrorCode::kInvalidField, "stream: must not contain a NUL byte");
+  }
   if (r.events.empty() || r.events.size() > kMaxEventsPerAppend) {
     return Error(ErrorCode::kInvalidField,
                  "events: an append carries 1.." + std::to_string(kMaxEventsPerAppend) + " events");

@@ -149,8 +149,8 @@ class EventStore {
                                                  uint64_t* position) const = 0;
 };
 
-// Validates a request's shape (shared by both stores): non-empty stream and events,
-// sizes within limits.
+// Validates a request's shape (shared by both stores): a stream of 1..256 bytes without
+// NUL bytes, 1..kMaxEventsPerAppend events, payloads and idempotency key within limits.
 Status ValidateAppend(const AppendRequest& request);
 
 }  // namespace roster::storage

@@ -1,0 +1,976 @@
+#include "storage/rocksdb_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/snapshot.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <semaphore>
+#include <unordered_set>
+
+#include "events/codec.h"
+#include "storage/chain.h"
+#include "storage/rocksdb_keys.h"
+#include "storage/verify.h"
+
+namespace roster::storage {
+
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  ErrorCode code = s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError;
+  return Error(code, std::string(what) + ": rocksdb: " + s.ToString());
+}
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+Hash256 HashFrom(const char* p) {
+  Hash256 h;
+  std::memcpy(h.data(), p, h.size());
+  return h;
+}
+
+// The streams column family is read per stream: its prefix (everything but the trailing
+// 8-byte version, i.e. "stream ‖ 0x00") feeds a prefix Bloom filter, so ReadStream's Seek
+// skips every SST file that holds nothing of the stream. Name() is recorded in SST files:
+// never change it.
+class StreamIndexPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "roster.StreamIndexPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
+// Buffer for canonical bytes that Cap'n Proto can read in place: RocksDB hands out
+// values at arbitrary alignment and the decoder would otherwise copy each one into a
+// fresh heap array (BUILD_NOTES pitfall 6). Reused across records of one scan.
+class AlignedBuffer {
+ public:
+  std::string_view Copy(const char* data, size_t n) {
+    size_t words = (n + 7) / 8;
+    if (words > words_.size()) words_.resize(std::max(words, words_.size() * 2));
+    std::memcpy(words_.data(), data, n);
+    return std::string_view(reinterpret_cast<const char*>(words_.data()), n);
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+Status CorruptAt(uint64_t position, const std::string& problem) {
+  return Error(ErrorCode::kCorruption, "position " + std::to_string(position) + ": " + problem);
+}
+
+// Decodes one stored events value (hash ‖ canonical) found under `position`. With
+// `verify`, recomputes the record's own hash from its prev_hash and bytes.
+Result<events::RecordedEvent> DecodeStored(uint64_t position, std::string_view value,
+                                           bool verify, AlignedBuffer* buffer) {
+  if (value.size() <= keys::kHashBytes) return CorruptAt(position, "record shorter than its hash");
+  Hash256 stored = HashFrom(value.data());
+  std::string_view canonical =
+      buffer->Copy(value.data() + keys::kHashBytes, value.size() - keys::kHashBytes);
+  auto rec = events::DecodeRecorded(canonical, stored);
+  if (!rec.ok()) return CorruptAt(position, rec.error().message());
+  if (rec->envelope.position != position) {
+    return CorruptAt(position, "envelope says position " + std::to_string(rec->envelope.position));
+  }
+  if (verify && events::ChainHash(rec->envelope.prev_hash, canonical) != stored) {
+    return CorruptAt(position, "hash mismatch: the stored bytes do not hash to the stored hash");
+  }
+  return rec;
+}
+
+// 64-bit mixer (splitmix64 finaliser) for Verify's per-stream index fingerprints.
+uint64_t Mix(uint64_t version, uint64_t position) {
+  uint64_t z = version * 0x9E3779B97F4A7C15ull ^ (position + 0xD1B54A32D192ED03ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+// Column family handles, owned by the DB (destroyed before it closes).
+struct RocksDbEventStore::Columns {
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* streams = nullptr;
+  rocksdb::ColumnFamilyHandle* stream_heads = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency = nullptr;
+  rocksdb::ColumnFamilyHandle* vault = nullptr;
+  rocksdb::ColumnFamilyHandle* vault_index = nullptr;
+  rocksdb::ColumnFamilyHandle* snapshots = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+};
+
+// One queued Append. Lives on the caller's stack; the writer fills `result` and releases
+// `done`, after which it never touches the Pending again.
+struct RocksDbEventStore::Pending {
+  explicit Pending(AppendRequest r) : request(std::move(r)) {}
+  AppendRequest request;
+  std::optional<Result<AppendResult>> result;
+  std::binary_semaphore done{0};
+};
+
+RocksDbEventStore::RocksDbEventStore(const RocksDbOptions& options)
+    : options_(options),
+      clock_(options.clock ? options.clock : &system_clock_),
+      cf_(std::make_unique<Columns>()) {}
+
+Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDbOptions& options) {
+  if (options.path.empty()) return Error(ErrorCode::kInvalidField, "path: required");
+  if (options.max_batch_events == 0) {
+    return Error(ErrorCode::kInvalidField, "max_batch_events: must be at least 1");
+  }
+  std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore(options));
+  ROSTER_RETURN_IF_ERROR(store->OpenDb());
+  ROSTER_RETURN_IF_ERROR(store->LoadOrCreateMeta());
+  ROSTER_RETURN_IF_ERROR(store->RecoverHead());
+  if (!options.read_only) store->writer_ = std::thread(&RocksDbEventStore::WriterLoop, store.get());
+  return store;
+}
+
+RocksDbEventStore::~RocksDbEventStore() {
+  Shutdown();
+  if (db_) {
+    for (auto* h : cf_->all) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    cf_->all.clear();
+    // A failed Close (e.g. after a failed sync) leaves the WAL to be replayed on the next
+    // open; nothing more can be done here.
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+// ---- opening ----
+
+Status RocksDbEventStore::OpenDb() {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !options_.read_only;
+  db_options.create_missing_column_families = !options_.read_only;
+  if (options_.env) db_options.env = options_.env.get();
+  // Two cores is the deployment target: one flush and one compaction at a time.
+  db_options.max_background_jobs = 2;
+  // All column families share the WAL; a rarely written one (vault, snapshots, meta)
+  // would pin old WAL files forever. Past this size RocksDB flushes it so they can go.
+  db_options.max_total_wal_size = 256 << 20;
+  // Smooth SST writeback instead of one large fsync per file.
+  db_options.bytes_per_sync = 1 << 20;
+  // Every synced group is a whole WAL record. A crash can only tear the unsynced tail, so
+  // recovery replays up to the last intact record (all acknowledged groups) and drops the
+  // torn rest, which no caller was told about.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.keep_log_file_num = 4;
+  db_options.paranoid_checks = true;
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+
+  // Prefer LZ4: capnp envelopes are full of zero padding and LZ4 decompresses at GB/s, so
+  // replay stays CPU-cheap. Fall back to whatever the library offers.
+  rocksdb::CompressionType compression = rocksdb::kNoCompression;
+  for (auto c : rocksdb::GetSupportedCompressions()) {
+    if (c == rocksdb::kLZ4Compression) compression = c;
+    if (c == rocksdb::kSnappyCompression && compression == rocksdb::kNoCompression) compression = c;
+  }
+
+  auto table = [&](size_t block_size, bool bloom, bool whole_key) {
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.block_size = block_size;
+    t.checksum = rocksdb::kXXH3;
+    t.format_version = 5;
+    if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.whole_key_filtering = whole_key;
+    return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(t));
+  };
+  auto cf_options = [&](size_t write_buffer) {
+    rocksdb::ColumnFamilyOptions o;
+    o.write_buffer_size = write_buffer;
+    o.compression = compression;
+    o.level_compaction_dynamic_level_bytes = true;
+    return o;
+  };
+
+  // events: keys only ever grow, so each flush produces an SST whose key range follows
+  // the previous one and leveled compaction mostly trivially moves files down instead of
+  // rewriting them. Large blocks suit the sequential replay scan; no Bloom filter (every
+  // lookup is by an existing position, or a range).
+  rocksdb::ColumnFamilyOptions events = cf_options(options_.write_buffer_bytes);
+  events.table_factory = table(32 << 10, false, false);
+  events.target_file_size_base = 64 << 20;
+
+  // streams: read by prefix (one stream's versions), see StreamIndexPrefix.
+  rocksdb::ColumnFamilyOptions streams = cf_options(16 << 20);
+  streams.prefix_extractor = std::make_shared<StreamIndexPrefix>();
+  streams.memtable_prefix_bloom_size_ratio = 0.05;
+  streams.table_factory = table(4 << 10, true, false);
+
+  // Point lookups, mostly misses (new streams, new idempotency keys): whole-key Bloom
+  // filters answer a miss without reading a data block.
+  rocksdb::ColumnFamilyOptions point = cf_options(8 << 20);
+  point.table_factory = table(4 << 10, true, true);
+  point.memtable_whole_key_filtering = true;
+  point.memtable_prefix_bloom_size_ratio = 0.05;
+
+  rocksdb::ColumnFamilyOptions small = cf_options(4 << 20);
+  small.table_factory = table(4 << 10, true, true);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, small},  // unused; RocksDB requires it
+      {keys::kEventsCf, events},
+      {keys::kStreamsCf, streams},
+      {keys::kStreamHeadsCf, point},
+      {keys::kIdempotencyCf, point},
+      {keys::kVaultCf, small},
+      {keys::kVaultIndexCf, small},
+      {keys::kSnapshotsCf, small},
+      {keys::kMetaCf, small},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options_.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options_.path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, options_.path, descriptors, &handles, &raw);
+  db_.reset(raw);  // owned at once (BUILD_NOTES pitfall 9)
+  if (!s.ok()) return FromRocks(s, "opening the event log at " + options_.path);
+  cf_->all = handles;
+  cf_->events = handles[1];
+  cf_->streams = handles[2];
+  cf_->stream_heads = handles[3];
+  cf_->idempotency = handles[4];
+  cf_->vault = handles[5];
+  cf_->vault_index = handles[6];
+  cf_->snapshots = handles[7];
+  cf_->meta = handles[8];
+  return Status::Ok();
+}
+
+Status RocksDbEventStore::LoadOrCreateMeta() {
+  std::string version, secret;
+  rocksdb::Status sv = db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaFormatVersion, &version);
+  if (!sv.ok() && !sv.IsNotFound()) return FromRocks(sv, "reading the format version");
+  rocksdb::Status ss = db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaLedgerSecret, &secret);
+  if (!ss.ok() && !ss.IsNotFound()) return FromRocks(ss, "reading the ledger secret");
+  if (sv.IsNotFound() && ss.IsNotFound()) {
+    if (options_.read_only) {
+      return Error(ErrorCode::kCorruption,
+                   options_.path + " is not a Roster event log (no format version, no secret)");
+    }
+    // First open: both in one synced batch, so a crash leaves either both or neither.
+    secret_ = RandomBytes(keys::kLedgerSecretBytes);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_->meta, keys::kMetaFormatVersion, keys::BigEndian32(keys::kFormatVersion));
+    batch.Put(cf_->meta, keys::kMetaLedgerSecret, secret_);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) return FromRocks(s, "writing the ledger secret");
+    return Status::Ok();
+  }
+  if (sv.IsNotFound() || ss.IsNotFound()) {
+    return Error(ErrorCode::kCorruption, std::string("meta: ") +
+                                             (sv.IsNotFound() ? "format_version" : "ledger_secret") +
+                                             " is missing");
+  }
+  auto v = keys::ParseBigEndian32(version);
+  if (!v || *v != keys::kFormatVersion) {
+    return Error(ErrorCode::kCorruption,
+                 "meta: unsupported format version " + (v ? std::to_string(*v) : ToHex(version)) +
+                     " (this build reads " + std::to_string(keys::kFormatVersion) + ")");
+  }
+  if (secret.size() != keys::kLedgerSecretBytes) {
+    return Error(ErrorCode::kCorruption, "meta: the ledger secret is not 32 bytes");
+  }
+  secret_ = std::move(secret);
+  return Status::Ok();
+}
+
+Status RocksDbEventStore::RecoverHead() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the log head");
+  if (!it->Valid()) return Status::Ok();  // empty log
+  auto position = keys::ParseEventKey(View(it->key()));
+  if (!position) return Error(ErrorCode::kCorruption, "the last events key is not 8 bytes");
+  if (it->value().size() <= keys::kHashBytes) {
+    return CorruptAt(*position, "the head record is shorter than its hash");
+  }
+  head_ = Head{*position, HashFrom(it->value().data())};
+  return Status::Ok();
+}
+
+// ---- appending ----
+
+Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
+  ROSTER_RETURN_IF_ERROR(ValidateAppend(request));
+  if (options_.read_only) {
+    return Error(ErrorCode::kUnavailable,
+                 "the event log at " + options_.path + " is open read-only; appends are refused");
+  }
+  Pending pending(std::move(request));
+  {
+    std::lock_guard lock(queue_mu_);
+    if (failed_.load()) return Error(ErrorCode::kUnavailable, failure_);
+    if (stopping_) return Error(ErrorCode::kUnavailable, "the event store is shut down");
+    queue_.push_back(&pending);
+  }
+  queue_cv_.notify_one();
+  pending.done.acquire();
+  return std::move(*pending.result);
+}
+
+void RocksDbEventStore::WriterLoop() {
+  std::vector<Pending*> group;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] {
+        return (!queue_.empty() && (!paused_for_test_ || stopping_)) ||
+               (stopping_ && queue_.empty());
+      });
+      if (queue_.empty()) return;  // stopping, everything drained
+      // Take everything waiting, up to the bound; one append always fits.
+      size_t events = 0;
+      while (!queue_.empty()) {
+        size_t n = queue_.front()->request.events.size();
+        if (!group.empty() && events + n > options_.max_batch_events) break;
+        events += n;
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+uint64_t RocksDbEventStore::LoadStreamVersion(const std::string& stream) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->stream_heads, stream, &value);
+  if (!s.ok() || value.size() != 8) return 0;
+  return keys::GetBigEndian64(value.data());
+}
+
+void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
+  std::vector<std::optional<Result<AppendResult>>> results(group.size());
+  auto finish = [&] {
+    for (size_t i = 0; i < group.size(); ++i) {
+      group[i]->result = std::move(results[i]);
+      group[i]->done.release();  // the Pending may vanish from here on
+    }
+  };
+  if (failed_.load()) {
+    std::string message;
+    {
+      std::lock_guard lock(queue_mu_);
+      message = failure_;
+    }
+    for (auto& r : results) r = Error(ErrorCode::kUnavailable, message);
+    finish();
+    return;
+  }
+
+  // The writer owns head_ and versions_: it reads them without state_mu_ and changes them
+  // only under it, after the group is durable.
+  const uint64_t first_position = head_.position + 1;
+  uint64_t next_position = first_position;
+  Hash256 prev = head_.hash;
+  const Micros now = clock_->Now();
+
+  std::unordered_map<std::string, uint64_t> touched;  // stream → version after this group
+  std::unordered_map<std::string, uint64_t> loaded;   // committed versions read from RocksDB
+  std::unordered_map<std::string, size_t> group_keys; // idempotency key → index in group
+  std::vector<std::pair<std::string, keys::IdempotencyRecord>> key_records;
+  uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
+
+  rocksdb::WriteBatch batch;
+  char position_key[8];
+  char position_value[8];
+  for (size_t i = 0; i < group.size(); ++i) {
+    const AppendRequest& r = group[i]->request;
+    if (!r.idempotency_key.empty()) {
+      // The same key earlier in this group: answer like a repeat after that commit.
+      auto in_group = group_keys.find(r.idempotency_key);
+      if (in_group != group_keys.end()) {
+        AppendResult repeat = results[in_group->second]->value();
+        repeat.deduplicated = true;
+        results[i] = std::move(repeat);
+        ++deduplicated;
+        continue;
+      }
+      std::string stored;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->idempotency, r.idempotency_key, &stored);
+      if (s.ok()) {
+        auto rec = keys::DecodeIdempotency(stored);
+        if (!rec) {
+          results[i] = Error(ErrorCode::kCorruption,
+                             "idempotency record of key " + r.idempotency_key + " is unreadable");
+          continue;
+        }
+        AppendResult repeat;
+        repeat.first_position = rec->first_position;
+        repeat.last_position = rec->last_position;
+        repeat.stream_version = rec->stream_version;
+        repeat.recorded_at = rec->recorded_at;
+        repeat.deduplicated = true;
+        repeat.idempotency_fingerprint = std::move(rec->fingerprint);
+        repeat.idempotency_payload = std::move(rec->payload);
+        results[i] = std::move(repeat);
+        ++deduplicated;
+        continue;
+      }
+      if (!s.IsNotFound()) {
+        results[i] = FromRocks(s, "reading idempotency key " + r.idempotency_key);
+        continue;
+      }
+    }
+
+    uint64_t current;
+    if (auto t = touched.find(r.stream); t != touched.end()) {
+      current = t->second;
+    } else if (auto v = versions_.find(r.stream); v != versions_.end()) {
+      current = v->second;
+    } else if (auto l = loaded.find(r.stream); l != loaded.end()) {
+      current = l->second;
+    } else {
+      current = LoadStreamVersion(r.stream);
+      loaded.emplace(r.stream, current);
+    }
+    Status st = CheckExpected(r.expected, r.stream, current);
+    if (!st.ok()) {
+      results[i] = std::move(st);
+      ++rejected;
+      continue;
+    }
+
+    std::vector<SealedEvent> sealed = Seal(r, next_position, current + 1, now, &prev);
+    for (const SealedEvent& s : sealed) {
+      keys::PutBigEndian64(s.position, position_key);
+      keys::PutBigEndian64(s.position, position_value);
+      rocksdb::Slice value_parts[2] = {
+          rocksdb::Slice(reinterpret_cast<const char*>(s.hash.data()), s.hash.size()),
+          rocksdb::Slice(s.canonical)};
+      rocksdb::Slice key_slice(position_key, 8);
+      batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value_parts, 2));
+      batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, s.version),
+                rocksdb::Slice(position_value, 8));
+    }
+    AppendResult result;
+    result.first_position = sealed.front().position;
+    result.last_position = sealed.back().position;
+    result.stream_version = sealed.back().version;
+    result.recorded_at = now;
+    next_position = result.last_position + 1;
+    touched[r.stream] = result.stream_version;
+    if (!r.idempotency_key.empty()) {
+      keys::IdempotencyRecord rec{result.first_position, result.last_position,
+                                  result.stream_version, now, r.idempotency_fingerprint,
+                                  r.idempotency_payload};
+      batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
+      group_keys.emplace(r.idempotency_key, i);
+      // A repeat inside this group returns the original's fingerprint and payload.
+      AppendResult stored = result;
+      stored.idempotency_fingerprint = r.idempotency_fingerprint;
+      stored.idempotency_payload = r.idempotency_payload;
+      results[i] = std::move(stored);
+      // ...but the original caller gets a plain result, as MemoryEventStore returns.
+      // (Fixed up below, after the group is durable.)
+    } else {
+      results[i] = std::move(result);
+    }
+    ++committed_appends;
+  }
+
+  if (next_position != first_position) {
+    for (const auto& [stream, version] : touched) {
+      keys::PutBigEndian64(version, position_value);
+      batch.Put(cf_->stream_heads, stream, rocksdb::Slice(position_value, 8));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) {
+      const uint64_t last = next_position - 1;
+      std::string later = "the log refused writes after a failed sync at position " +
+                          std::to_string(first_position) + " (" + s.ToString() +
+                          "); restart rosterd";
+      {
+        std::lock_guard lock(queue_mu_);
+        failure_ = later;
+        failed_.store(true);
+      }
+      // Every waiter of the group hears of the failure, including those that were
+      // rejected or deduplicated against it: the group's outcome is one fact.
+      Status failed = Error(ErrorCode::kIoError,
+                            "write/sync of positions " + std::to_string(first_position) + ".." +
+                                std::to_string(last) + " failed (" + s.ToString() +
+                                "); the outcome of this append is unknown (retry with the "
+                                "same idempotency key after restart); the log refuses writes");
+      for (auto& r : results) r = failed;
+      finish();
+      return;
+    }
+  }
+
+  // Durable: publish the new head and versions, then wake everyone.
+  {
+    std::lock_guard lock(state_mu_);
+    head_ = Head{next_position - 1, prev};
+    for (auto& [stream, version] : loaded) versions_.try_emplace(stream, version);
+    for (auto& [stream, version] : touched) versions_[stream] = version;
+    stats_.appends += committed_appends;
+    stats_.events += next_position - first_position;
+    stats_.deduplicated += deduplicated;
+    stats_.rejected += rejected;
+    if (next_position != first_position) ++stats_.groups;
+    stats_.max_group_appends = std::max<uint64_t>(stats_.max_group_appends, group.size());
+  }
+  head_cv_.notify_all();
+  // The original of a keyed append gets its plain result (fingerprint and payload come
+  // back only on repeats).
+  for (const auto& [key, index] : group_keys) {
+    AppendResult& r = results[index]->value();
+    r.idempotency_fingerprint.clear();
+    r.idempotency_payload.clear();
+  }
+  finish();
+}
+
+// ---- reading ----
+
+Status RocksDbEventStore::ScanRaw(uint64_t from, uint64_t to, const RawVisitor& visit) const {
+  if (from == 0) from = 1;
+  const Head head = GetHead();
+  const uint64_t last = (to == 0 || to > head.position) ? head.position : to;
+  if (from > last) return Status::Ok();
+
+  std::string upper = keys::EventKey(last + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  if (last - from >= 1024) {
+    // A replay: don't evict the working set for blocks read once; read ahead in big
+    // sequential chunks.
+    ro.fill_cache = false;
+    ro.readahead_size = 4 << 20;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->events));
+  AlignedBuffer buffer;
+  uint64_t expected = from;
+  for (it->Seek(keys::EventKey(from)); it->Valid(); it->Next()) {
+    auto position = keys::ParseEventKey(View(it->key()));
+    if (!position || *position != expected) {
+      return CorruptAt(expected, "missing from the log");
+    }
+    rocksdb::Slice value = it->value();
+    if (value.size() <= keys::kHashBytes) return CorruptAt(expected, "record shorter than its hash");
+    Hash256 stored = HashFrom(value.data());
+    std::string_view canonical =
+        buffer.Copy(value.data() + keys::kHashBytes, value.size() - keys::kHashBytes);
+    if (!visit(expected, canonical, stored)) return Status::Ok();
+    ++expected;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning the log");
+  if (expected != last + 1) return CorruptAt(expected, "missing from the log");
+  return Status::Ok();
+}
+
+Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
+  Status failure;
+  Hash256 prev{};
+  bool have_prev = false;
+  Status st = ScanRaw(from, to, [&](uint64_t position, std::string_view canonical,
+                                    const Hash256& stored) {
+    auto rec = events::DecodeRecorded(canonical, stored);
+    if (!rec.ok()) {
+      failure = CorruptAt(position, rec.error().message());
+      return false;
+    }
+    const events::Envelope& env = rec->envelope;
+    if (env.position != position) {
+      failure = CorruptAt(position, "envelope says position " + std::to_string(env.position));
+      return false;
+    }
+    if (options_.verify_reads) {
+      if (events::ChainHash(env.prev_hash, canonical) != stored) {
+        failure = CorruptAt(position, "hash mismatch: the stored bytes do not hash to the stored hash");
+        return false;
+      }
+      if (have_prev && env.prev_hash != prev) {
+        failure = CorruptAt(position, "prev_hash does not link to position " +
+                                          std::to_string(position - 1));
+        return false;
+      }
+      prev = stored;
+      have_prev = true;
+    }
+    return visit(*rec);
+  });
+  if (!st.ok()) return st;
+  return failure;
+}
+
+Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const std::string& stream,
+                                                                         uint64_t from_version,
+                                                                         size_t max) const {
+  std::vector<events::RecordedEvent> out;
+  if (max == 0) return out;
+  if (from_version == 0) from_version = 1;
+  const std::string prefix = keys::StreamIndexPrefix(stream);
+
+  // Positions from the stream index, then the records in one MultiGet.
+  std::vector<std::string> position_keys;
+  {
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->streams));
+    uint64_t expected = from_version;
+    for (it->Seek(keys::StreamIndexKey(stream, from_version));
+         it->Valid() && position_keys.size() < max; it->Next()) {
+      std::string_view key = View(it->key());
+      if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+      uint64_t version = keys::GetBigEndian64(key.data() + prefix.size());
+      if (version != expected || it->value().size() != 8) {
+        return Error(ErrorCode::kCorruption, "stream index of " + stream + ": version " +
+                                                 std::to_string(expected) + " is missing");
+      }
+      position_keys.emplace_back(it->value().data(), 8);
+      ++expected;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index of " + stream);
+  }
+  if (position_keys.empty()) return out;
+
+  std::vector<rocksdb::Slice> slices(position_keys.begin(), position_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(slices.size());
+  std::vector<rocksdb::Status> statuses(slices.size());
+  db_->MultiGet(rocksdb::ReadOptions(), cf_->events, slices.size(), slices.data(), values.data(),
+                statuses.data(), /*sorted_input=*/true);
+  out.reserve(slices.size());
+  AlignedBuffer buffer;
+  for (size_t i = 0; i < slices.size(); ++i) {
+    const uint64_t position = keys::GetBigEndian64(position_keys[i].data());
+    if (statuses[i].IsNotFound()) {
+      return CorruptAt(position, "indexed as " + stream + " version " +
+                                     std::to_string(from_version + i) + " but not in the log");
+    }
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading position " + std::to_string(position));
+    auto rec = DecodeStored(position, View(values[i]), options_.verify_reads, &buffer);
+    if (!rec.ok()) return rec.error();
+    if (rec->envelope.stream != stream || rec->envelope.version != from_version + i) {
+      return CorruptAt(position, "indexed as " + stream + " version " +
+                                     std::to_string(from_version + i) + " but holds " +
+                                     rec->envelope.stream + " version " +
+                                     std::to_string(rec->envelope.version));
+    }
+    out.push_back(std::move(rec).value());
+  }
+  return out;
+}
+
+Result<events::RecordedEvent> RocksDbEventStore::Read(uint64_t position) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
+  if (s.IsNotFound()) {
+    return Error(ErrorCode::kNotFound, "position " + std::to_string(position) + " is not in the log");
+  }
+  if (!s.ok()) return FromRocks(s, "reading position " + std::to_string(position));
+  AlignedBuffer buffer;
+  return DecodeStored(position, View(value), options_.verify_reads, &buffer);
+}
+
+uint64_t RocksDbEventStore::StreamVersion(const std::string& stream) const {
+  {
+    std::lock_guard lock(state_mu_);
+    auto it = versions_.find(stream);
+    if (it != versions_.end()) return it->second;
+  }
+  // Not cached: RocksDB holds every committed version (the writer writes the cache only
+  // after the group is durable, so this read is never older than the cache would be).
+  return LoadStreamVersion(stream);
+}
+
+Head RocksDbEventStore::GetHead() const {
+  std::lock_guard lock(state_mu_);
+  return head_;
+}
+
+uint64_t RocksDbEventStore::WaitForHead(uint64_t after, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_mu_);
+  head_cv_.wait_for(lock, timeout, [&] { return shutdown_ || head_.position > after; });
+  return head_.position;
+}
+
+WriterStats RocksDbEventStore::GetWriterStats() const {
+  std::lock_guard lock(state_mu_);
+  return stats_;
+}
+
+// ---- verification ----
+
+VerifyReport RocksDbEventStore::Verify() const {
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  ro.fill_cache = false;
+  ro.readahead_size = 4 << 20;
+  ro.total_order_seek = true;  // the streams CF has a prefix extractor; we walk all of it
+
+  struct Tally {
+    uint64_t count = 0;
+    uint64_t fingerprint = 0;  // Σ Mix(version, position)
+    uint64_t last_position = 0;
+  };
+  std::unordered_map<std::string, Tally> log_tally;
+
+  // 1. The chain.
+  ChainVerifier verifier;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->events));
+    AlignedBuffer buffer;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const uint64_t next = verifier.Report().checked + 1;
+      auto position = keys::ParseEventKey(View(it->key()));
+      if (!position) {
+        verifier.Fail(next, "unreadable events key " + ToHex(View(it->key())));
+        break;
+      }
+      rocksdb::Slice value = it->value();
+      if (value.size() <= keys::kHashBytes) {
+        verifier.Fail(*position, "record shorter than its hash");
+        break;
+      }
+      std::string_view canonical =
+          buffer.Copy(value.data() + keys::kHashBytes, value.size() - keys::kHashBytes);
+      if (!verifier.Check(*position, canonical, HashFrom(value.data()))) break;
+      auto env = events::DecodeEnvelope(canonical);  // decodes: Check just did
+      Tally& t = log_tally[env->stream];
+      ++t.count;
+      t.fingerprint += Mix(env->version, *position);
+      t.last_position = *position;
+    }
+    if (!it->status().ok()) {
+      verifier.Fail(verifier.Report().checked + 1, "read error: " + it->status().ToString());
+    }
+  }
+  VerifyReport report = verifier.Report();
+  if (!report.ok) return report;
+
+  auto fail = [&](uint64_t position, std::string problem) {
+    report.ok = false;
+    report.first_bad_position = position;
+    report.problem = std::move(problem);
+    return report;
+  };
+
+  // 2. The stream index: every (stream, version) → position of the log, nothing else.
+  std::unordered_map<std::string, Tally> index_tally;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->streams));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto entry = keys::ParseStreamIndexKey(View(it->key()));
+      if (!entry || it->value().size() != 8) {
+        return fail(report.head.position + 1, "unreadable stream index key " + ToHex(View(it->key())));
+      }
+      uint64_t position = keys::GetBigEndian64(it->value().data());
+      Tally& t = index_tally[std::string(entry->stream)];
+      ++t.count;
+      t.fingerprint += Mix(entry->version, position);
+    }
+    if (!it->status().ok()) return fail(report.head.position + 1, "read error: " + it->status().ToString());
+  }
+  std::vector<std::string> mismatched;
+  for (const auto& [stream, t] : log_tally) {
+    auto it = index_tally.find(stream);
+    if (it == index_tally.end() || it->second.count != t.count ||
+        it->second.fingerprint != t.fingerprint) {
+      mismatched.push_back(stream);
+    }
+  }
+  for (const auto& [stream, t] : index_tally) {
+    if (!log_tally.count(stream)) {
+      return fail(report.head.position + 1,
+                  "stream index lists " + std::to_string(t.count) + " events of stream " + stream +
+                      ", which has none in the log");
+    }
+  }
+  if (!mismatched.empty()) {
+    // Rare path: find the first position whose index entry disagrees.
+    std::unordered_set<std::string> bad(mismatched.begin(), mismatched.end());
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->events));
+    AlignedBuffer buffer;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint64_t position = *keys::ParseEventKey(View(it->key()));
+      auto env = events::DecodeEnvelope(buffer.Copy(it->value().data() + keys::kHashBytes,
+                                                    it->value().size() - keys::kHashBytes));
+      if (!env.ok() || !bad.count(env->stream)) continue;
+      std::string indexed;
+      rocksdb::Status s =
+          db_->Get(ro, cf_->streams, keys::StreamIndexKey(env->stream, env->version), &indexed);
+      if (!s.ok() || indexed != keys::EventKey(position)) {
+        return fail(position, "stream index: " + env->stream + " version " +
+                                  std::to_string(env->version) +
+                                  (s.ok() ? " points to position " +
+                                                std::to_string(keys::GetBigEndian64(indexed.data()))
+                                          : std::string(" is missing")));
+      }
+    }
+    const std::string& stream = mismatched.front();
+    return fail(log_tally[stream].last_position,
+                "stream index of " + stream + " has entries beyond its last event");
+  }
+
+  // 3. Stream heads: each equals the stream's event count.
+  for (const auto& [stream, t] : log_tally) {
+    std::string value;
+    rocksdb::Status s = db_->Get(ro, cf_->stream_heads, stream, &value);
+    if (!s.ok() || value.size() != 8 || keys::GetBigEndian64(value.data()) != t.count) {
+      return fail(t.last_position,
+                  "stream head of " + stream + " is " +
+                      (s.ok() && value.size() == 8 ? std::to_string(keys::GetBigEndian64(value.data()))
+                                                   : std::string("missing")) +
+                      ", the log has " + std::to_string(t.count) + " events");
+    }
+  }
+  return report;
+}
+
+// ---- shutdown ----
+
+void RocksDbEventStore::Shutdown() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  {
+    std::lock_guard lock(join_mu_);
+    if (writer_.joinable()) writer_.join();
+  }
+  {
+    std::lock_guard lock(state_mu_);
+    shutdown_ = true;
+  }
+  head_cv_.notify_all();
+}
+
+// ---- snapshots ----
+
+Status RocksDbEventStore::PutSnapshot(const std::string& name, uint64_t position,
+                                      std::string_view bytes) {
+  if (options_.read_only) return Error(ErrorCode::kUnavailable, "the event log is open read-only");
+  char prefix[8];
+  keys::PutBigEndian64(position, prefix);
+  rocksdb::Slice parts[2] = {rocksdb::Slice(prefix, 8), rocksdb::Slice(bytes.data(), bytes.size())};
+  rocksdb::Slice key(name);
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_->snapshots, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "writing snapshot " + name);
+  return Status::Ok();
+}
+
+std::optional<std::string> RocksDbEventStore::GetSnapshot(const std::string& name,
+                                                          uint64_t* position) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->snapshots, name, &value);
+  if (!s.ok() || value.size() < 8) return std::nullopt;
+  *position = keys::GetBigEndian64(value.data());
+  return value.substr(8);
+}
+
+// ---- the PII vault ----
+
+Result<std::string> RocksDbEventStore::SubjectFor(const events::Bytes& email_key,
+                                                  std::string_view email) {
+  if (options_.read_only) return Error(ErrorCode::kUnavailable, "the event log is open read-only");
+  std::lock_guard lock(vault_mu_);
+  std::string subject;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
+  if (s.ok()) return subject;
+  if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
+  subject = "sub_" + ToHex(RandomBytes(16));
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_->vault, subject, rocksdb::Slice(email.data(), email.size()));
+  batch.Put(cf_->vault_index, email_key.data, subject);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "writing the vault");
+  return subject;
+}
+
+std::optional<std::string> RocksDbEventStore::Lookup(std::string_view subject) const {
+  std::string email;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault,
+                               rocksdb::Slice(subject.data(), subject.size()), &email);
+  if (!s.ok()) return std::nullopt;
+  return email;
+}
+
+Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
+  if (options_.read_only) return Error(ErrorCode::kUnavailable, "the event log is open read-only");
+  std::lock_guard lock(vault_mu_);
+  std::string subject;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
+  if (s.IsNotFound()) return 0u;
+  if (!s.ok()) return FromRocks(s, "reading the vault index");
+  std::string email;
+  s = db_->Get(rocksdb::ReadOptions(), cf_->vault, subject, &email);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the vault");
+  const uint32_t removed = s.ok() ? 1 : 0;
+  rocksdb::WriteBatch batch;
+  batch.Delete(cf_->vault, subject);
+  batch.Delete(cf_->vault_index, email_key.data);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "erasing from the vault");
+  return removed;
+}
+
+// ---- test hooks ----
+
+Status RocksDbEventStore::CorruptForTest(uint64_t position, size_t byte_offset) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
+  if (!s.ok()) return FromRocks(s, "reading position " + std::to_string(position));
+  size_t at = keys::kHashBytes + byte_offset;
+  if (at >= value.size()) return Error(ErrorCode::kInvalidField, "byte_offset: beyond the record");
+  value[at] = static_cast<char>(value[at] ^ 0x5a);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Put(wo, cf_->events, keys::EventKey(position), value);
+  if (!s.ok()) return FromRocks(s, "corrupting position " + std::to_string(position));
+  return Status::Ok();
+}
+
+void RocksDbEventStore::PauseWriterForTest(bool paused) {
+  {
+    std::lock_guard lock(queue_mu_);
+    paused_for_test_ = paused;
+  }
+  queue_cv_.notify_all();
+}
+
+size_t RocksDbEventStore::QueuedAppendsForTest() const {
+  std::lock_guard lock(queue_mu_);
+  return queue_.size();
+}
+
+}  // namespace roster::storage

@@ -1,0 +1,208 @@
+// RocksDbEventStore: the durable event log (DESIGN.md "The event log", "Durability").
+//
+// One RocksDB database, one column family per kind of record (docs/storage_keys.md has
+// the exact bytes). Appends go through ONE writer thread that owns position and hash
+// assignment: it drains every waiting Append, checks expected versions and idempotency
+// keys, seals the accepted ones in commit order, writes the whole group as one synced
+// rocksdb::WriteBatch (one fsync for all of them) and then wakes every waiter with its
+// own result. After a failed write or sync the store refuses every later append until it
+// is reopened, and its in-memory head never includes the failed group, so what is on disk
+// stays verifiable.
+//
+// Reads (Scan, ReadStream, Read, the vault, snapshots) go straight to RocksDB on the
+// caller's thread and run concurrently with the writer; they see committed data only.
+//
+// No RocksDB header here: this file is included by the gateway and the CLI.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "storage/event_store.h"
+
+namespace rocksdb {
+class DB;
+class Env;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace roster::storage {
+
+// Settings of a RocksDbEventStore, fixed at Open. Build with designated initializers:
+//   RocksDbOptions{.path = dir, .read_only = true}
+struct RocksDbOptions {
+  // The database directory. Created (with its column families and ledger secret) on the
+  // first writable open. Required; no default.
+  std::string path;
+
+  // Open with DB::OpenForReadOnly: for `roster verify/replay/export`, also while rosterd
+  // runs (it takes no lock and sees the log as of the open). Appends, vault writes and
+  // snapshot writes then fail with kUnavailable. Default false.
+  bool read_only = false;
+
+  // Sync the WAL before an append is acknowledged. false acknowledges once the group is in
+  // the OS page cache: a process crash loses nothing, a power loss or kernel crash may
+  // lose the last acknowledged groups. Only for bulk loads and benchmarks. Default true.
+  bool sync = true;
+
+  // Upper bound on the events one commit group carries. Larger groups amortise one fsync
+  // over more appends under load but make a group's waiters wait for more sealing work;
+  // one append (up to kMaxEventsPerAppend events) always fits. Default 1024.
+  size_t max_batch_events = 1024;
+
+  // Stamps recorded_at; must outlive the store. nullptr = the system clock. Default nullptr.
+  const Clock* clock = nullptr;
+
+  // The RocksDB Env every file operation goes through. Tests inject a fault-injecting
+  // Env (tests/storage/fault_env.h); nullptr = rocksdb::Env::Default(). Shared because
+  // RocksDB keeps using it until the DB is closed. Default nullptr.
+  std::shared_ptr<rocksdb::Env> env;
+
+  // Scan, ReadStream and Read recompute each record's hash from its bytes (SHA-256 of
+  // prev_hash ‖ canonical bytes) and check prev_hash links inside a scan, returning
+  // kCorruption instead of handing a damaged event to a projection. Costs one SHA-256
+  // per event read (about a third of replay time). Default true.
+  bool verify_reads = true;
+
+  // RocksDB block cache shared by all column families. Bigger helps point reads of old
+  // events and stream indexes; replay scans bypass it. Default 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+
+  // Memtable size of the events column family. Bigger = fewer, larger L0 files and fewer
+  // flushes under sustained appends; costs RAM and WAL replay time after a crash.
+  // Default 64 MiB.
+  size_t write_buffer_bytes = 64 << 20;
+};
+
+// Counters of the writer thread, for metrics and benchmarks. A consistent snapshot.
+struct WriterStats {
+  uint64_t groups = 0;          // successful synced commit groups
+  uint64_t appends = 0;         // appends committed (not counting deduplicated ones)
+  uint64_t events = 0;          // events committed
+  uint64_t deduplicated = 0;    // appends answered from an idempotency record
+  uint64_t rejected = 0;        // appends rejected (version conflict)
+  uint64_t max_group_appends = 0;
+};
+
+class RocksDbEventStore final : public EventStore, private PiiVault {
+ public:
+  // Opens (or, when writable, creates) the log at options.path, recovers the head and
+  // starts the writer thread. Errors: kInvalidField (bad options), kIoError (RocksDB
+  // could not open, e.g. the directory is locked by another writer), kCorruption (an
+  // unknown format version, a missing ledger secret, an unreadable head record).
+  static Result<std::unique_ptr<RocksDbEventStore>> Open(const RocksDbOptions& options);
+
+  // Shuts down (draining pending appends) and closes the database.
+  ~RocksDbEventStore() override;
+
+  RocksDbEventStore(const RocksDbEventStore&) = delete;
+  RocksDbEventStore& operator=(const RocksDbEventStore&) = delete;
+
+  // EventStore. Thread-safe. Append blocks its caller until its group is synced.
+  Result<AppendResult> Append(AppendRequest request) override;
+  Status Scan(uint64_t from_position, uint64_t to_position,
+              const EventVisitor& visit) const override;
+  Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream,
+                                                        uint64_t from_version,
+                                                        size_t max) const override;
+  Result<events::RecordedEvent> Read(uint64_t position) const override;
+  uint64_t StreamVersion(const std::string& stream) const override;
+  Head GetHead() const override;
+  // Walks every event with ChainVerifier, then checks the stream index and stream heads
+  // against the log. Reads one consistent RocksDB snapshot.
+  VerifyReport Verify() const override;
+  uint64_t WaitForHead(uint64_t after_position, std::chrono::milliseconds timeout) const override;
+  // Refuses new appends, lets the writer commit everything already queued, stops it and
+  // wakes every WaitForHead. Reads keep working until destruction. Idempotent.
+  void Shutdown() override;
+  PiiVault& Vault() override { return *this; }
+  const std::string& LedgerSecret() const override { return secret_; }
+  Status PutSnapshot(const std::string& name, uint64_t position, std::string_view bytes) override;
+  std::optional<std::string> GetSnapshot(const std::string& name,
+                                         uint64_t* position) const override;
+
+  WriterStats GetWriterStats() const;
+
+  // The raw visitor of replay tools: each record's position, canonical envelope bytes and
+  // stored hash, in position order, without decoding or checking anything. The views are
+  // valid during the call only. Return false to stop.
+  using RawVisitor =
+      std::function<bool(uint64_t position, std::string_view canonical, const Hash256& hash)>;
+  Status ScanRaw(uint64_t from_position, uint64_t to_position, const RawVisitor& visit) const;
+
+  // ---- test hooks ----
+  // Flips one byte of the stored canonical bytes at `position` with a raw RocksDB write
+  // (bypassing the writer), as MemoryEventStore::CorruptForTest does.
+  Status CorruptForTest(uint64_t position, size_t byte_offset);
+  // While paused the writer takes no new group, so tests can queue several appends and
+  // have them committed as one group.
+  void PauseWriterForTest(bool paused);
+  // Appends queued and not yet taken by the writer.
+  size_t QueuedAppendsForTest() const;
+
+ private:
+  struct Pending;
+  struct Columns;
+
+  RocksDbEventStore(const RocksDbOptions& options);
+
+  Status OpenDb();
+  Status LoadOrCreateMeta();
+  Status RecoverHead();
+  void WriterLoop();
+  void CommitGroup(std::vector<Pending*>& group);
+  uint64_t LoadStreamVersion(const std::string& stream) const;  // committed, from RocksDB
+
+  // PiiVault
+  Result<std::string> SubjectFor(const events::Bytes& email_key, std::string_view email) override;
+  std::optional<std::string> Lookup(std::string_view subject) const override;
+  Result<uint32_t> Erase(const events::Bytes& email_key) override;
+
+  const RocksDbOptions options_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  std::string secret_;
+
+  // Declaration order matters for destruction: column family handles go before the DB.
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<Columns> cf_;
+
+  // ---- queue: Append callers → writer ----
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;   // the writer waits here for work
+  std::deque<Pending*> queue_;         // borrowed: each Pending lives on its caller's stack
+  bool stopping_ = false;              // Shutdown called: refuse new appends
+  bool paused_for_test_ = false;
+  std::thread writer_;
+  std::mutex join_mu_;                 // one Shutdown joins the writer, the others wait
+
+  // ---- published state: written by the writer after a commit, read by anyone ----
+  mutable std::mutex state_mu_;
+  mutable std::condition_variable head_cv_;
+  Head head_;                          // last committed position and hash
+  bool shutdown_ = false;              // wakes WaitForHead
+  // Stream versions the writer has seen (committed). Readers fall back to RocksDB on a
+  // miss. Only the writer inserts; the writer reads it without the lock (it is the only
+  // mutator). TODO(perf): bound it (LRU) if a ledger grows past millions of streams.
+  std::unordered_map<std::string, uint64_t> versions_;
+  WriterStats stats_;
+
+  // Set by the writer when a group's write or sync failed; never cleared.
+  std::atomic<bool> failed_{false};
+  std::string failure_;                // the message later appends get (under queue_mu_)
+
+  // Serialises SubjectFor/Erase so two callers with one email key get one subject.
+  std::mutex vault_mu_;
+};
+
+}  // namespace roster::storage
