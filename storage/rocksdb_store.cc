@@ -657,7 +657,7 @@ Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const s
   std::vector<rocksdb::PinnableSlice> values(slices.size());
   std::vector<rocksdb::Status> statuses(slices.size());
   db_->MultiGet(rocksdb::ReadOptions(), cf_->events, slices.size(), slices.data(), values.data(),
-                statuses.data(), /*sorted_input=*/true);
+                statuses.data(), /*sorted_input=*/false);  // a damaged index may be unsorted
   out.reserve(slices.size());
   AlignedBuffer buffer;
   for (size_t i = 0; i < slices.size(); ++i) {

@@ -1,0 +1,494 @@
+// RocksDbEventStore beyond the shared contract: restarts, read-only opens, group commit,
+// concurrent appenders, and damage found on disk.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "base/clock.h"
+#include "events/codec.h"
+#include "storage/rocksdb_keys.h"
+#include "storage/rocksdb_store.h"
+#include "storage/verify.h"
+#include "tests/storage/test_util.h"
+
+namespace roster::storage {
+namespace {
+
+using testing::MakeAppend;
+using testing::TempDir;
+
+std::unique_ptr<RocksDbEventStore> MustOpen(const RocksDbOptions& options) {
+  auto opened = RocksDbEventStore::Open(options);
+  if (!opened.ok()) {
+    ADD_FAILURE() << opened.error().ToString();
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+AppendResult MustAppend(EventStore& store, AppendRequest r) {
+  auto result = store.Append(std::move(r));
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+  return result.ok() ? *result : AppendResult{};
+}
+
+// Opens the store's directory with plain RocksDB, to inspect or damage raw records the
+// way an operator's tool or a failing disk would.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(raw);
+    for (size_t i = 0; i < names.size(); ++i) cfs_[names[i]] = handles[i];
+  }
+  ~RawDb() {
+    for (auto& [name, h] : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+  std::string Get(const std::string& cf, const std::string& key) {
+    std::string value;
+    EXPECT_TRUE(db_->Get(rocksdb::ReadOptions(), cfs_.at(cf), key, &value).ok()) << cf;
+    return value;
+  }
+  void Put(const std::string& cf, const std::string& key, const std::string& value) {
+    EXPECT_TRUE(db_->Put(rocksdb::WriteOptions(), cfs_.at(cf), key, value).ok());
+  }
+  void Delete(const std::string& cf, const std::string& key) {
+    EXPECT_TRUE(db_->Delete(rocksdb::WriteOptions(), cfs_.at(cf), key).ok());
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> cfs_;
+};
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  RocksDbOptions Options() { return RocksDbOptions{.path = dir_.Sub("log"), .clock = &clock_}; }
+  void Open() { store_ = MustOpen(Options()); ASSERT_NE(store_, nullptr); }
+  void Close() { store_.reset(); }
+  void Fill(const std::string& stream, int n) {
+    for (int i = 0; i < n; ++i) MustAppend(*store_, MakeAppend(stream, ExpectedVersion::Any(), 1, i));
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<RocksDbEventStore> store_;
+};
+
+// ---- options ----
+
+TEST_F(RocksDbStoreTest, OpenRejectsBadOptions) {
+  auto no_path = RocksDbEventStore::Open({});
+  ASSERT_FALSE(no_path.ok());
+  EXPECT_EQ(no_path.error().code(), ErrorCode::kInvalidField);
+  RocksDbOptions zero = Options();
+  zero.max_batch_events = 0;
+  auto r = RocksDbEventStore::Open(zero);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidField);
+}
+
+// ---- restarts ----
+
+TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
+  Open();
+  Fill("account-a", 3);
+  AppendRequest keyed = MakeAppend("account-b", ExpectedVersion::NoStream(), 2, 50);
+  keyed.idempotency_key = "req-1";
+  keyed.idempotency_fingerprint = "fp";
+  keyed.idempotency_payload = "answer";
+  AppendResult original = MustAppend(*store_, keyed);
+  auto subject = store_->Vault().SubjectFor(events::Bytes{"ann-key"}, "ann@example.com");
+  ASSERT_TRUE(subject.ok());
+  ASSERT_TRUE(store_->PutSnapshot("access", 4, "snap").ok());
+  const Head head = store_->GetHead();
+  const std::string secret = store_->LedgerSecret();
+  Close();
+
+  Open();
+  EXPECT_EQ(store_->GetHead(), head);
+  EXPECT_EQ(store_->LedgerSecret(), secret);
+  EXPECT_EQ(store_->StreamVersion("account-a"), 3u);
+  EXPECT_EQ(store_->StreamVersion("account-b"), 2u);
+  EXPECT_EQ(store_->ReadStream("account-b", 1, 10)->size(), 2u);
+  auto repeat = store_->Append(keyed);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_TRUE(repeat->deduplicated);
+  EXPECT_EQ(repeat->first_position, original.first_position);
+  EXPECT_EQ(repeat->last_position, original.last_position);
+  EXPECT_EQ(repeat->stream_version, original.stream_version);
+  EXPECT_EQ(repeat->recorded_at, original.recorded_at);
+  EXPECT_EQ(repeat->idempotency_fingerprint, "fp");
+  EXPECT_EQ(repeat->idempotency_payload, "answer");
+  EXPECT_EQ(store_->Vault().Lookup(*subject), "ann@example.com");
+  EXPECT_EQ(*store_->Vault().SubjectFor(events::Bytes{"ann-key"}, "ann@example.com"), *subject);
+  uint64_t position = 0;
+  EXPECT_EQ(store_->GetSnapshot("access", &position), "snap");
+  EXPECT_EQ(position, 4u);
+
+  // The log continues where it stopped: next position, next version, linked hash.
+  auto next = MustAppend(*store_, MakeAppend("account-a", ExpectedVersion::Exact(3)));
+  EXPECT_EQ(next.first_position, head.position + 1);
+  EXPECT_EQ(next.stream_version, 4u);
+  EXPECT_EQ(store_->Read(next.first_position)->envelope.prev_hash, head.hash);
+  auto report = store_->Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.checked, head.position + 1);
+}
+
+TEST_F(RocksDbStoreTest, AnErasedSubjectStaysErasedAfterReopen) {
+  Open();
+  auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "gone@example.com");
+  ASSERT_TRUE(subject.ok());
+  EXPECT_EQ(*store_->Vault().Erase(events::Bytes{"k"}), 1u);
+  Close();
+  Open();
+  EXPECT_EQ(store_->Vault().Lookup(*subject), std::nullopt);
+  EXPECT_EQ(*store_->Vault().Erase(events::Bytes{"k"}), 0u);
+}
+
+TEST_F(RocksDbStoreTest, ASecondWriterCannotOpenTheSameDirectory) {
+  Open();
+  auto second = RocksDbEventStore::Open(Options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), ErrorCode::kIoError);
+}
+
+// ---- read-only ----
+
+TEST_F(RocksDbStoreTest, ReadOnlyOpenReadsEverythingAndRefusesWrites) {
+  Open();
+  Fill("account-a", 4);
+  auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
+  ASSERT_TRUE(subject.ok());
+  const Head head = store_->GetHead();
+  const std::string secret = store_->LedgerSecret();
+
+  // Alongside the running writer (it takes no lock), then alone.
+  for (bool writer_running : {true, false}) {
+    if (!writer_running) Close();
+    RocksDbOptions ro = Options();
+    ro.read_only = true;
+    auto reader = MustOpen(ro);
+    ASSERT_NE(reader, nullptr);
+    EXPECT_EQ(reader->GetHead(), head);
+    EXPECT_EQ(reader->LedgerSecret(), secret);
+    EXPECT_EQ(reader->StreamVersion("account-a"), 4u);
+    EXPECT_EQ(reader->ReadStream("account-a", 1, 10)->size(), 4u);
+    EXPECT_TRUE(reader->Verify().ok);
+    EXPECT_EQ(reader->Vault().Lookup(*subject), "ann@example.com");
+    auto append = reader->Append(MakeAppend("account-a", ExpectedVersion::Any()));
+    ASSERT_FALSE(append.ok());
+    EXPECT_EQ(append.error().code(), ErrorCode::kUnavailable);
+    EXPECT_NE(append.error().message().find("read-only"), std::string::npos);
+    EXPECT_EQ(reader->Vault().SubjectFor(events::Bytes{"x"}, "x@example.com").error().code(),
+              ErrorCode::kUnavailable);
+    EXPECT_EQ(reader->Vault().Erase(events::Bytes{"k"}).error().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(reader->PutSnapshot("s", 1, "b").code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(reader->WaitForHead(head.position, std::chrono::milliseconds(1)), head.position);
+  }
+}
+
+TEST_F(RocksDbStoreTest, ReadOnlyOpenOfAMissingLogFails) {
+  RocksDbOptions ro = Options();
+  ro.read_only = true;
+  auto r = RocksDbEventStore::Open(ro);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kIoError);
+}
+
+// ---- group commit ----
+
+TEST_F(RocksDbStoreTest, QueuedAppendsCommitAsOneGroupInQueueOrder) {
+  Open();
+  store_->PauseWriterForTest(true);
+  // Queue X, Y, Z in this order: X creates the stream, Y (NoStream) then conflicts with
+  // X inside the same group, Z (Exact 1) follows X.
+  std::vector<std::optional<Result<AppendResult>>> results(3);
+  std::vector<std::thread> threads;
+  std::vector<AppendRequest> requests = {
+      MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 1),
+      MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 2),
+      MakeAppend("account-a", ExpectedVersion::Exact(1), 2, 3)};
+  for (size_t i = 0; i < requests.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = store_->Append(requests[i]); });
+    while (store_->QueuedAppendsForTest() < i + 1) std::this_thread::yield();
+  }
+  store_->PauseWriterForTest(false);
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(results[0]->ok());
+  EXPECT_EQ((*results[0])->first_position, 1u);
+  ASSERT_FALSE(results[1]->ok());
+  EXPECT_EQ(results[1]->error().code(), ErrorCode::kVersionConflict);
+  ASSERT_TRUE(results[2]->ok());
+  EXPECT_EQ((*results[2])->first_position, 2u);
+  EXPECT_EQ((*results[2])->last_position, 3u);
+  EXPECT_EQ((*results[2])->stream_version, 3u);
+  WriterStats stats = store_->GetWriterStats();
+  EXPECT_EQ(stats.groups, 1u);
+  EXPECT_EQ(stats.appends, 2u);
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(stats.events, 3u);
+  EXPECT_TRUE(store_->Verify().ok);
+}
+
+TEST_F(RocksDbStoreTest, TheSameKeyTwiceInOneGroupAppendsOnce) {
+  Open();
+  store_->PauseWriterForTest(true);
+  std::vector<std::optional<Result<AppendResult>>> results(2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      AppendRequest r = MakeAppend(i == 0 ? "account-a" : "account-b", ExpectedVersion::Any());
+      r.idempotency_key = "same";
+      r.idempotency_fingerprint = "fp-" + std::to_string(i);
+      r.idempotency_payload = "payload-" + std::to_string(i);
+      results[i] = store_->Append(r);
+    });
+    while (store_->QueuedAppendsForTest() < size_t(i + 1)) std::this_thread::yield();
+  }
+  store_->PauseWriterForTest(false);
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(results[0]->ok() && results[1]->ok());
+  const AppendResult& first = **results[0];
+  const AppendResult& second = **results[1];
+  EXPECT_FALSE(first.deduplicated);
+  EXPECT_TRUE(first.idempotency_fingerprint.empty());
+  EXPECT_TRUE(second.deduplicated);
+  EXPECT_EQ(second.first_position, first.first_position);
+  EXPECT_EQ(second.idempotency_fingerprint, "fp-0");
+  EXPECT_EQ(second.idempotency_payload, "payload-0");
+  EXPECT_EQ(store_->GetHead().position, 1u);
+  EXPECT_EQ(store_->StreamVersion("account-b"), 0u);
+  EXPECT_EQ(store_->GetWriterStats().groups, 1u);
+  EXPECT_EQ(store_->GetWriterStats().deduplicated, 1u);
+}
+
+TEST_F(RocksDbStoreTest, ShutdownCommitsWhatIsAlreadyQueued) {
+  Open();
+  store_->PauseWriterForTest(true);
+  std::optional<Result<AppendResult>> result;
+  std::thread appender([&] { result = store_->Append(MakeAppend("account-a", ExpectedVersion::Any())); });
+  while (store_->QueuedAppendsForTest() < 1) std::this_thread::yield();
+  store_->Shutdown();  // overrides the pause: drains, then stops
+  appender.join();
+  ASSERT_TRUE(result->ok()) << result->error().ToString();
+  EXPECT_EQ(store_->GetHead().position, 1u);
+}
+
+TEST_F(RocksDbStoreTest, EightConcurrentAppendersLeaveNoGapsAndNoDuplicateVersions) {
+  Open();
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<AppendResult>> acked(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread;) {
+        if (t % 2 == 0) {  // own stream, two events per append
+          acked[t].push_back(MustAppend(
+              *store_, MakeAppend("account-own-" + std::to_string(t), ExpectedVersion::Any(), 2)));
+          ++i;
+        } else {  // one shared stream, exact versions with retry
+          uint64_t v = store_->StreamVersion("account-shared");
+          auto r = store_->Append(MakeAppend("account-shared", ExpectedVersion::Exact(v)));
+          if (r.ok()) {
+            acked[t].push_back(*r);
+            ++i;
+          } else {
+            ASSERT_EQ(r.error().code(), ErrorCode::kVersionConflict);
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  std::set<uint64_t> positions;
+  for (const auto& list : acked) {
+    for (const auto& r : list) {
+      for (uint64_t p = r.first_position; p <= r.last_position; ++p) {
+        EXPECT_TRUE(positions.insert(p).second) << "position " << p << " acknowledged twice";
+      }
+    }
+  }
+  const uint64_t total = (kThreads / 2) * kPerThread * 2 + (kThreads / 2) * kPerThread;
+  ASSERT_EQ(positions.size(), total);
+  EXPECT_EQ(*positions.rbegin(), total);  // gapless from 1
+  EXPECT_EQ(store_->GetHead().position, total);
+  std::map<std::string, std::set<uint64_t>> versions;
+  Status st = store_->Scan(1, 0, [&](const events::RecordedEvent& e) {
+    EXPECT_TRUE(versions[e.envelope.stream].insert(e.envelope.version).second);
+    return true;
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(versions["account-shared"].size(), size_t{(kThreads / 2) * kPerThread});
+  auto report = store_->Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  WriterStats stats = store_->GetWriterStats();
+  EXPECT_EQ(stats.appends, uint64_t{kThreads * kPerThread});
+  EXPECT_LE(stats.groups, stats.appends);
+}
+
+// ---- scans ----
+
+TEST_F(RocksDbStoreTest, ALongScanAcrossFlushedFilesSeesEveryEventInOrder) {
+  RocksDbOptions options = Options();
+  options.write_buffer_bytes = 64 << 10;  // many small SST files
+  options.sync = false;
+  store_ = MustOpen(options);
+  constexpr int kAppends = 20;
+  for (int i = 0; i < kAppends; ++i) {
+    MustAppend(*store_, MakeAppend("account-" + std::to_string(i % 3), ExpectedVersion::Any(),
+                                   kMaxEventsPerAppend, i * 1000));
+  }
+  Close();
+  store_ = MustOpen(options);
+  uint64_t expected = 1;
+  Hash256 prev{};
+  Status st = store_->Scan(1, 0, [&](const events::RecordedEvent& e) {
+    EXPECT_EQ(e.envelope.position, expected++);
+    EXPECT_EQ(e.envelope.prev_hash, prev);
+    prev = e.envelope.hash;
+    return true;
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(expected - 1, uint64_t{kAppends * kMaxEventsPerAppend});
+  EXPECT_EQ(store_->ReadStream("account-1", 1, 100000)->size(),
+            size_t{7 * kMaxEventsPerAppend});
+  EXPECT_TRUE(store_->Verify().ok);
+}
+
+TEST_F(RocksDbStoreTest, ScanRawHandsOutTheStoredBytesForChainVerifier) {
+  Open();
+  Fill("account-a", 5);
+  ChainVerifier verifier;
+  Status st = store_->ScanRaw(1, 0, [&](uint64_t p, std::string_view canonical, const Hash256& h) {
+    return verifier.Check(p, canonical, h);
+  });
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(verifier.Report().ok);
+  EXPECT_EQ(verifier.Report().head, store_->GetHead());
+}
+
+// ---- damage on disk ----
+
+TEST_F(RocksDbStoreTest, ReadsAndScansRefuseACorruptedRecord) {
+  Open();
+  Fill("account-a", 5);
+  ASSERT_TRUE(store_->CorruptForTest(3, 40).ok());
+  Status st = store_->Scan(1, 0, [](const events::RecordedEvent&) { return true; });
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption);
+  EXPECT_NE(st.message().find("position 3"), std::string::npos) << st.message();
+  auto read = store_->Read(3);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(store_->ReadStream("account-a", 1, 10).status().code(), ErrorCode::kCorruption);
+  EXPECT_TRUE(store_->Read(2).ok());
+  EXPECT_TRUE(store_->ReadStream("account-a", 4, 10).ok());
+
+}
+
+TEST_F(RocksDbStoreTest, VerifyFindsABitFlipWrittenByAnotherProcess) {
+  Open();
+  Fill("account-a", 6);
+  Close();
+  {
+    RawDb raw(Options().path);
+    std::string value = raw.Get(keys::kEventsCf, keys::EventKey(4));
+    value[keys::kHashBytes + 50] ^= 0x01;
+    raw.Put(keys::kEventsCf, keys::EventKey(4), value);
+  }
+  Open();
+  auto report = store_->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, 4u);
+  EXPECT_EQ(report.checked, 3u);
+}
+
+TEST_F(RocksDbStoreTest, VerifyAndScanFindAMissingPosition) {
+  Open();
+  Fill("account-a", 6);
+  Close();
+  {
+    RawDb raw(Options().path);
+    raw.Delete(keys::kEventsCf, keys::EventKey(3));
+  }
+  Open();
+  auto report = store_->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, 3u);
+  EXPECT_NE(report.problem.find("gap"), std::string::npos) << report.problem;
+  Status st = store_->Scan(1, 0, [](const events::RecordedEvent&) { return true; });
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption);
+  EXPECT_NE(st.message().find("position 3"), std::string::npos) << st.message();
+}
+
+TEST_F(RocksDbStoreTest, VerifyFindsAStreamIndexThatDisagreesWithTheLog) {
+  Open();
+  Fill("account-a", 2);
+  Fill("account-b", 2);  // positions 3, 4
+  Close();
+  {
+    RawDb raw(Options().path);
+    raw.Put(keys::kStreamsCf, keys::StreamIndexKey("account-b", 2), keys::EventKey(1));
+  }
+  Open();
+  auto report = store_->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, 4u);
+  EXPECT_NE(report.problem.find("stream index"), std::string::npos) << report.problem;
+  EXPECT_EQ(store_->ReadStream("account-b", 1, 10).status().code(), ErrorCode::kCorruption);
+}
+
+TEST_F(RocksDbStoreTest, VerifyFindsAMissingStreamIndexEntryAndAWrongStreamHead) {
+  Open();
+  Fill("account-a", 3);
+  Close();
+  {
+    RawDb raw(Options().path);
+    raw.Delete(keys::kStreamsCf, keys::StreamIndexKey("account-a", 2));
+  }
+  Open();
+  auto report = store_->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, 2u);
+  Close();
+  {
+    RawDb raw(Options().path);
+    raw.Put(keys::kStreamsCf, keys::StreamIndexKey("account-a", 2), keys::EventKey(2));
+    raw.Put(keys::kStreamHeadsCf, "account-a", keys::BigEndian64(7));
+  }
+  Open();
+  report = store_->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, 3u);
+  EXPECT_NE(report.problem.find("stream head"), std::string::npos) << report.problem;
+}
+
+TEST_F(RocksDbStoreTest, AnUnknownFormatVersionRefusesToOpen) {
+  Open();
+  Close();
+  {
+    RawDb raw(Options().path);
+    raw.Put(keys::kMetaCf, keys::kMetaFormatVersion, keys::BigEndian32(99));
+  }
+  auto r = RocksDbEventStore::Open(Options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message().find("format version 99"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roster::storage
