@@ -1,0 +1,490 @@
+#include "commands/handler.h"
+
+#include <limits>
+
+#include "base/crypto.h"
+#include "commands/result_codec.h"
+#include "events/codec.h"
+
+namespace roster::commands {
+namespace {
+
+constexpr size_t kReadChunk = 4096;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// Serializes an injected IdSource (tests' SequentialIdSource is single-threaded).
+class LockedIdSource final : public IdSource {
+ public:
+  explicit LockedIdSource(IdSource* inner) : inner_(inner) {}
+  std::string NewId(std::string_view prefix, size_t hex_digits) override {
+    std::lock_guard lock(mu_);
+    return inner_->NewId(prefix, hex_digits);
+  }
+  std::string NewToken() override {
+    std::lock_guard lock(mu_);
+    return inner_->NewToken();
+  }
+
+ private:
+  std::mutex mu_;
+  IdSource* inner_;
+};
+
+Status NotFound(std::string message) { return Error(ErrorCode::kNotFound, std::move(message)); }
+
+Status KeyReused() {
+  return Error(ErrorCode::kIdempotencyKeyReused,
+               "idempotency_key: already used for a different request");
+}
+
+}  // namespace
+
+// One account's cached state. `mu` serializes commands on the account; `state` and
+// `loaded` are guarded by it.
+struct CommandHandler::Slot {
+  std::mutex mu;
+  bool loaded = false;
+  std::string account_id;
+  std::string stream;
+  AccountState state;
+};
+
+// A command routed to its account, with what the handler computed for the decider.
+struct CommandHandler::Routed {
+  std::string account_id;
+  Command command;                 // with handler-assigned ids filled in
+  std::string reserved_workspace;  // CreateWorkspace: released when done
+  events::Bytes email_key;
+  std::string subject;
+  events::Bytes actor_email_key;
+  std::string actor_subject;
+};
+
+CommandHandler::CommandHandler(storage::EventStore& store, const Clock& clock,
+                               HandlerOptions options)
+    : store_(store), clock_(clock), options_(options) {
+  if (options_.ids == nullptr) {
+    owned_ids_ = std::make_unique<RandomIdSource>();  // thread-safe by itself
+    ids_ = owned_ids_.get();
+  } else {
+    owned_ids_ = std::make_unique<LockedIdSource>(options_.ids);
+    ids_ = owned_ids_.get();
+  }
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+  init_status_ = Init();
+}
+
+CommandHandler::~CommandHandler() = default;
+
+Status CommandHandler::Init() {
+  return store_.Scan(1, 0, [&](const events::RecordedEvent& e) {
+    directory_.Apply(e);
+    if (!e.envelope.idempotency_key.empty()) {
+      logged_keys_.emplace(e.envelope.idempotency_key, e.envelope.stream);
+    }
+    return true;
+  });
+}
+
+events::Bytes CommandHandler::EmailKey(std::string_view email) const {
+  Hash256 h = HmacSha256(store_.LedgerSecret(), LowerAscii(email));
+  return events::Bytes{std::string(AsBytes(h))};
+}
+
+std::shared_ptr<CommandHandler::Slot> CommandHandler::GetSlot(const std::string& account_id) {
+  std::lock_guard lock(slots_mu_);
+  auto& slot = slots_[account_id];
+  if (!slot) {
+    slot = std::make_shared<Slot>();
+    slot->account_id = account_id;
+    slot->stream = AccountStream(account_id);
+  }
+  return slot;
+}
+
+// Folds whatever the stream has beyond the cached version. Caller holds slot.mu.
+Status CommandHandler::CatchUp(Slot& slot) {
+  while (true) {
+    auto batch = store_.ReadStream(slot.stream, slot.state.version + 1, kReadChunk);
+    if (!batch) return batch.error();
+    for (const auto& e : *batch) {
+      Evolve(slot.state, e);
+      directory_.Apply(e);
+    }
+    if (batch->size() < kReadChunk) break;
+  }
+  slot.loaded = true;
+  return Status::Ok();
+}
+
+std::optional<AccountState> CommandHandler::SnapshotAccount(std::string_view account_id) {
+  if (!directory_.AccountExists(account_id)) return std::nullopt;
+  auto slot = GetSlot(std::string(account_id));
+  std::lock_guard lock(slot->mu);
+  if (!slot->loaded && !CatchUp(*slot).ok()) return std::nullopt;
+  return slot->state;
+}
+
+// ---- idempotency ----
+
+void CommandHandler::Remember(const CommandMeta& meta, const CommandResult& result) {
+  if (meta.idempotency_key.empty()) return;
+  std::lock_guard lock(idem_mu_);
+  remembered_[meta.idempotency_key] = Remembered{meta.fingerprint, result};
+}
+
+Result<CommandResult> CommandHandler::FromDeduplicated(const storage::AppendResult& appended,
+                                                       const CommandMeta& meta) {
+  if (appended.idempotency_fingerprint != meta.fingerprint) return KeyReused();
+  CommandResult r;
+  ROSTER_RETURN_IF_ERROR(DecodeResultPayload(appended.idempotency_payload, &r));
+  for (size_t i = 0; i < r.events.size(); ++i) r.events[i].position = appended.first_position + i;
+  r.position = appended.last_position;
+  r.version = appended.stream_version;
+  r.deduplicated = true;
+  {
+    std::lock_guard lock(idem_mu_);
+    CommandResult stored = r;
+    stored.deduplicated = false;
+    remembered_.emplace(meta.idempotency_key, Remembered{appended.idempotency_fingerprint, stored});
+  }
+  return r;
+}
+
+std::optional<Result<CommandResult>> CommandHandler::Repeat(const CommandMeta& meta) {
+  if (meta.idempotency_key.empty()) return std::nullopt;
+  std::string logged_stream;
+  {
+    std::lock_guard lock(idem_mu_);
+    auto it = remembered_.find(meta.idempotency_key);
+    if (it != remembered_.end()) {
+      if (it->second.fingerprint != meta.fingerprint) return Result<CommandResult>(KeyReused());
+      CommandResult r = it->second.result;
+      r.deduplicated = true;
+      return Result<CommandResult>(std::move(r));
+    }
+    auto lk = logged_keys_.find(meta.idempotency_key);
+    if (lk == logged_keys_.end()) return std::nullopt;
+    logged_stream = lk->second;
+  }
+  // A key committed before this process started: its payload is in the store's
+  // idempotency record. Ask for it with an append that can never commit (an impossible
+  // expected version): a store that knows the key answers `deduplicated` with the original
+  // payload; otherwise the version check refuses it and nothing is written.
+  // TODO(storage): a read-only EventStore::FindIdempotencyKey would say this directly.
+  storage::AppendRequest probe;
+  probe.stream = logged_stream;
+  probe.expected = storage::ExpectedVersion::Exact(std::numeric_limits<uint64_t>::max());
+  probe.events.push_back(
+      {events::EventType::kSubjectErased, events::EncodeEvent(events::SubjectErased{})});
+  probe.actor = "system";
+  probe.idempotency_key = meta.idempotency_key;
+  probe.idempotency_fingerprint = meta.fingerprint;
+  auto appended = store_.Append(std::move(probe));
+  if (appended.ok() && appended->deduplicated) return FromDeduplicated(*appended, meta);
+  if (!appended.ok() && appended.error().code() != ErrorCode::kVersionConflict) {
+    return Result<CommandResult>(appended.error());
+  }
+  return std::nullopt;  // the store does not recognise it: decide as a new request
+}
+
+// ---- routing ----
+
+Result<CommandHandler::Routed> CommandHandler::Route(const Command& command, const Actor& actor) {
+  Routed r{.command = command};
+  auto by_account = [&](const std::string& account_id) -> Status {
+    if (!directory_.AccountExists(account_id)) {
+      return NotFound("account_id: no account " + account_id);
+    }
+    r.account_id = account_id;
+    return Status::Ok();
+  };
+  auto by_workspace = [&](const std::string& workspace_id) -> Status {
+    auto account = directory_.AccountOfWorkspace(workspace_id);
+    if (!account) return NotFound("workspace_id: no workspace " + workspace_id);
+    r.account_id = *account;
+    return Status::Ok();
+  };
+  auto by_invitation = [&](const std::string& invitation_id) -> Status {
+    auto ref = directory_.FindInvitation(invitation_id);
+    if (!ref) return NotFound("invitation_id: no invitation " + invitation_id);
+    r.account_id = ref->account_id;
+    return Status::Ok();
+  };
+  auto by_partner = [&](const std::string& partner_id) -> Status {
+    auto account = directory_.AccountOfPartner(partner_id);
+    if (!account) return NotFound("partner_id: no partner " + partner_id);
+    r.account_id = *account;
+    return Status::Ok();
+  };
+  auto by_token = [&](const std::string& token, Directory::TokenKind kind,
+                      std::string_view what) -> Status {
+    if (!actor.is_user() || actor.user_id.empty()) {
+      return Error(ErrorCode::kForbidden,
+                   "actor: " + std::string(what) + " needs a user actor (Roster-Actor)");
+    }
+    if (token.empty()) return Error(ErrorCode::kInvalidField, "token: required");
+    auto ref = directory_.FindToken(TokenHash(token));
+    if (!ref || ref->kind != kind) {
+      return Error(ErrorCode::kInvalidToken, kind == Directory::TokenKind::kInvitation
+                                                 ? "token: unknown or replaced invitation token"
+                                                 : "token: unknown, replaced or disabled invite link");
+    }
+    r.account_id = ref->account_id;
+    return Status::Ok();
+  };
+
+  Status st = std::visit(
+      Overloaded{
+          [&](OpenAccount& c) -> Status {
+            if (c.account_id.empty()) {
+              do {
+                c.account_id = ids_->NewId("acc_", 12);
+              } while (directory_.AccountExists(c.account_id));
+            }
+            r.account_id = c.account_id;
+            return ValidateId(c.account_id, "account_id");
+          },
+          [&](AddAccountMember& c) { return by_account(c.account_id); },
+          [&](ChangeAccountMember& c) { return by_account(c.account_id); },
+          [&](RemoveAccountMember& c) { return by_account(c.account_id); },
+          [&](CreateWorkspace& c) -> Status {
+            ROSTER_RETURN_IF_ERROR(by_account(c.account_id));
+            if (c.workspace_id.empty()) {
+              do {
+                c.workspace_id = ids_->NewId("ws_", 12);
+              } while (!directory_.ReserveWorkspace(c.workspace_id));
+            } else {
+              ROSTER_RETURN_IF_ERROR(ValidateId(c.workspace_id, "workspace_id"));
+              if (!directory_.ReserveWorkspace(c.workspace_id)) {
+                return Error(ErrorCode::kAlreadyExists,
+                             "workspace_id: workspace " + c.workspace_id + " already exists");
+              }
+            }
+            r.reserved_workspace = c.workspace_id;
+            return Status::Ok();
+          },
+          [&](DefineRole& c) { return by_workspace(c.workspace_id); },
+          [&](UpdateMember& c) { return by_workspace(c.workspace_id); },
+          [&](RemoveMember& c) { return by_workspace(c.workspace_id); },
+          [&](SendInvite& c) { return by_workspace(c.workspace_id); },
+          [&](ResendInvite& c) { return by_invitation(c.invitation_id); },
+          [&](CancelInvite& c) { return by_invitation(c.invitation_id); },
+          [&](AcceptInvite& c) {
+            return by_token(c.token, Directory::TokenKind::kInvitation, "accepting an invitation");
+          },
+          [&](PutInviteLink& c) { return by_workspace(c.workspace_id); },
+          [&](RegenerateInviteLink& c) { return by_workspace(c.workspace_id); },
+          [&](DisableInviteLink& c) { return by_workspace(c.workspace_id); },
+          [&](JoinByLink& c) {
+            return by_token(c.token, Directory::TokenKind::kLink, "joining by link");
+          },
+          [&](InvitePartner& c) { return by_workspace(c.workspace_id); },
+          [&](AcceptPartner& c) { return by_partner(c.partner_id); },
+          [&](UpdatePartner& c) { return by_partner(c.partner_id); },
+          [&](SuspendPartner& c) { return by_partner(c.partner_id); },
+          [&](ResumePartner& c) { return by_partner(c.partner_id); },
+          [&](RevokePartner& c) { return by_partner(c.partner_id); },
+          [&](GrantShare& c) { return by_account(c.account_id); },
+          [&](RemoveShare& c) { return by_account(c.account_id); },
+          [&](RetireShare& c) { return by_account(c.account_id); },
+          [&](EraseSubject&) -> Status {
+            return Error(ErrorCode::kInternal, "EraseSubject is not routed to an account");
+          },
+      },
+      r.command);
+  if (!st.ok()) {
+    if (!r.reserved_workspace.empty()) directory_.ReleaseWorkspace(r.reserved_workspace);
+    return st;
+  }
+
+  // Personal data: keys for every address the rules compare, subjects only for the
+  // addresses this command will write into an event (and only when well-formed).
+  auto vault_subject = [&](std::string_view email, const events::Bytes& key,
+                           std::string* subject) -> Status {
+    if (!ValidateEmail(email, "email").ok()) return Status::Ok();  // the decider rejects it
+    auto s = store_.Vault().SubjectFor(key, email);
+    if (!s) return s.error();
+    *subject = std::move(s).value();
+    return Status::Ok();
+  };
+  if (actor.is_user() && !actor.email.empty()) r.actor_email_key = EmailKey(actor.email);
+  Status pii = std::visit(
+      Overloaded{
+          [&](const OpenAccount& c) {
+            r.email_key = EmailKey(c.owner_email);
+            return vault_subject(c.owner_email, r.email_key, &r.subject);
+          },
+          [&](const AddAccountMember& c) {
+            r.email_key = EmailKey(c.email);
+            return vault_subject(c.email, r.email_key, &r.subject);
+          },
+          [&](const SendInvite& c) {
+            r.email_key = EmailKey(c.email);
+            return vault_subject(c.email, r.email_key, &r.subject);
+          },
+          [&](const AcceptInvite&) {
+            return vault_subject(actor.email, r.actor_email_key, &r.actor_subject);
+          },
+          [&](const JoinByLink&) {
+            return vault_subject(actor.email, r.actor_email_key, &r.actor_subject);
+          },
+          [](const auto&) { return Status::Ok(); },
+      },
+      r.command);
+  if (!pii.ok()) {
+    if (!r.reserved_workspace.empty()) directory_.ReleaseWorkspace(r.reserved_workspace);
+    return pii;
+  }
+  return r;
+}
+
+// ---- execution ----
+
+Result<CommandResult> CommandHandler::Execute(const Command& command, const Actor& actor,
+                                              const CommandMeta& meta) {
+  if (!init_status_.ok()) return init_status_;
+  if (auto repeat = Repeat(meta)) return std::move(*repeat);
+  if (const auto* erase = std::get_if<EraseSubject>(&command)) {
+    return ExecuteErase(*erase, actor, meta);
+  }
+  auto routed = Route(command, actor);
+  if (!routed) return routed.error();
+  auto result = ExecuteOnAccount(*routed, actor, meta);
+  if (!routed->reserved_workspace.empty()) {
+    directory_.ReleaseWorkspace(routed->reserved_workspace);
+  }
+  return result;
+}
+
+Result<CommandResult> CommandHandler::ExecuteOnAccount(Routed& routed, const Actor& actor,
+                                                       const CommandMeta& meta) {
+  auto slot_ptr = GetSlot(routed.account_id);
+  Slot& slot = *slot_ptr;
+  std::lock_guard lock(slot.mu);
+  if (!slot.loaded) ROSTER_RETURN_IF_ERROR(CatchUp(slot));
+  // A concurrent request with this key may have committed while we waited for the lock.
+  if (auto repeat = Repeat(meta)) return std::move(*repeat);
+  const bool opening = std::holds_alternative<OpenAccount>(routed.command);
+  auto stale = [&](uint64_t current) {
+    return Error(ErrorCode::kVersionConflict,
+                 "If-Match: account " + routed.account_id + " is at version " +
+                     std::to_string(current) + ", not " + std::to_string(*meta.if_match));
+  };
+  if (meta.if_match && *meta.if_match != slot.state.version) return stale(slot.state.version);
+
+  const std::string actor_name = actor.ToString();
+  for (int attempt = 1;; ++attempt) {
+    DecideContext ctx;
+    ctx.now = clock_.Now();
+    ctx.actor = &actor;
+    ctx.actor_email_key = routed.actor_email_key;
+    ctx.actor_subject = routed.actor_subject;
+    ctx.email_key = routed.email_key;
+    ctx.subject = routed.subject;
+    ctx.ids = ids_;
+    ctx.accounts = &directory_;
+    auto decision = DecideWithOutputs(slot.state, routed.command, ctx);
+    if (!decision) return decision.error();
+
+    CommandResult result = std::move(decision->out);
+    result.stream = slot.stream;
+    if (decision->events.empty()) {
+      result.position = store_.GetHead().position;
+      result.version = slot.state.version;
+      Remember(meta, result);
+      return result;
+    }
+    for (const auto& e : decision->events) result.events.push_back({0, events::TypeOf(e)});
+
+    storage::AppendRequest req;
+    req.stream = slot.stream;
+    req.expected = opening ? storage::ExpectedVersion::NoStream()
+                           : storage::ExpectedVersion::Exact(slot.state.version);
+    req.events.reserve(decision->events.size());
+    for (const auto& e : decision->events) {
+      req.events.push_back({events::TypeOf(e), events::EncodeEvent(e)});
+    }
+    req.actor = actor_name;
+    req.correlation_id = meta.correlation_id;
+    req.idempotency_key = meta.idempotency_key;
+    req.idempotency_fingerprint = meta.fingerprint;
+    if (!meta.idempotency_key.empty()) req.idempotency_payload = EncodeResultPayload(result);
+
+    auto appended = store_.Append(std::move(req));
+    if (!appended) {
+      if (appended.error().code() != ErrorCode::kVersionConflict) return appended.error();
+      // Someone else wrote this stream: fold what they wrote, then decide again.
+      ROSTER_RETURN_IF_ERROR(CatchUp(slot));
+      if (meta.if_match) return stale(slot.state.version);
+      if (attempt >= options_.max_attempts) return appended.error();
+      continue;
+    }
+    if (appended->deduplicated) return FromDeduplicated(*appended, meta);
+
+    // Fold our own events into the cache and the directory, as the store recorded them.
+    const size_t n = decision->events.size();
+    for (size_t i = 0; i < n; ++i) {
+      events::RecordedEvent rec;
+      rec.envelope.position = appended->first_position + i;
+      rec.envelope.stream = slot.stream;
+      rec.envelope.version = appended->stream_version - n + 1 + i;
+      rec.envelope.type = events::TypeOf(decision->events[i]);
+      rec.envelope.recorded_at = appended->recorded_at;
+      rec.envelope.actor = actor_name;
+      rec.envelope.correlation_id = meta.correlation_id;
+      rec.envelope.idempotency_key = meta.idempotency_key;
+      rec.event = std::move(decision->events[i]);
+      Evolve(slot.state, rec);
+      directory_.Apply(rec);
+      result.events[i].position = rec.envelope.position;
+    }
+    result.position = appended->last_position;
+    result.version = appended->stream_version;
+    Remember(meta, result);
+    return result;
+  }
+}
+
+Result<CommandResult> CommandHandler::ExecuteErase(const EraseSubject& command,
+                                                   const Actor& actor, const CommandMeta& meta) {
+  if (actor.is_user()) {
+    return Error(ErrorCode::kForbidden, "actor: only the service may erase personal data");
+  }
+  ROSTER_RETURN_IF_ERROR(ValidateEmail(command.email, "email"));
+  events::Bytes key = EmailKey(command.email);
+  auto removed = store_.Vault().Erase(key);
+  if (!removed) return removed.error();
+
+  CommandResult result;
+  result.stream = std::string(kPrivacyStream);
+  result.subjects_erased = *removed;
+  events::Event event = events::SubjectErased{key, *removed};
+  result.events.push_back({0, events::TypeOf(event)});
+
+  storage::AppendRequest req;
+  req.stream = result.stream;
+  req.expected = storage::ExpectedVersion::Any();
+  req.events.push_back({events::TypeOf(event), events::EncodeEvent(event)});
+  req.actor = actor.ToString();
+  req.correlation_id = meta.correlation_id;
+  req.idempotency_key = meta.idempotency_key;
+  req.idempotency_fingerprint = meta.fingerprint;
+  if (!meta.idempotency_key.empty()) req.idempotency_payload = EncodeResultPayload(result);
+  auto appended = store_.Append(std::move(req));
+  if (!appended) return appended.error();
+  if (appended->deduplicated) return FromDeduplicated(*appended, meta);
+  result.events[0].position = appended->first_position;
+  result.position = appended->last_position;
+  result.version = appended->stream_version;
+  Remember(meta, result);
+  return result;
+}
+
+}  // namespace roster::commands
