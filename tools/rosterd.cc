@@ -1,0 +1,413 @@
+// rosterd: the Roster server. Parses and validates its configuration (flags, ROSTER_*
+// environment variables, an optional config file), builds every component in one place
+// (see "Wiring" below), serves HTTP until SIGTERM/SIGINT, then stops gracefully.
+//
+// Exit codes: 0 after a clean stop; 1 when start-up fails at run time (cannot bind, cannot
+// read or write the data dir); 2 for an invalid configuration (one line on stderr).
+// docs/configuration.md lists every option.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "base/crypto.h"
+#include "base/status.h"
+#include "gateway/app.h"
+
+#ifndef ROSTER_VERSION
+#define ROSTER_VERSION "0.0.0"
+#endif
+
+namespace roster {
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+// Everything the command line, the environment and the config file can set.
+struct Config {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8080";
+  std::string service_key;
+  std::string jwt_secret;
+  int64_t threads = 0;
+  int64_t workers = 16;
+  int64_t stream_threads = 16;
+  uint64_t body_limit = 1 << 20;
+  uint64_t header_limit = 16 << 10;
+  int64_t max_connections = 1024;
+  std::vector<std::string> cors_origins;
+  std::string log_level = "info";
+  int64_t read_timeout_ms = 30'000;
+  int64_t write_timeout_ms = 30'000;
+  int64_t drain_timeout_ms = 10'000;
+  bool test_routes = false;
+};
+
+// "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" (all IPv4 interfaces is *not*
+// implied: give 0.0.0.0 explicitly).
+Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
+  std::string h, p;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Error(ErrorCode::kInvalidField, "--listen must look like [::1]:8080");
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Error(ErrorCode::kInvalidField, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.find(':') != std::string::npos) {
+      return Error(ErrorCode::kInvalidField, "--listen: write IPv6 addresses in brackets, "
+                                             "e.g. [::1]:8080");
+    }
+  }
+  if (h == "localhost") h = "127.0.0.1";
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(p) > 65535) {
+    return Error(ErrorCode::kInvalidField, "--listen: port must be a number from 0 to 65535");
+  }
+  if (h.empty()) return Error(ErrorCode::kInvalidField, "--listen: host is empty");
+  *host = h;
+  *port = static_cast<uint16_t>(std::stoul(p));
+  return Status::Ok();
+}
+
+Status ValidateOrigin(const std::string& origin) {
+  bool scheme = origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0;
+  size_t host_start = origin.find("://") + 3;
+  if (!scheme || host_start >= origin.size() ||
+      origin.find('/', host_start) != std::string::npos ||
+      origin.find_first_of(" \t,") != std::string::npos) {
+    return Error(ErrorCode::kInvalidField,
+                 "--cors-origin must be an origin like https://app.example.com (no path), got: " +
+                     origin);
+  }
+  return Status::Ok();
+}
+
+Status Validate(Config& c, std::string* host, uint16_t* port) {
+  ROSTER_RETURN_IF_ERROR(ParseListen(c.listen, host, port));
+  auto range = [](const char* flag, int64_t v, int64_t lo, int64_t hi) -> Status {
+    if (v < lo || v > hi) {
+      return Error(ErrorCode::kInvalidField, std::string(flag) + " must be between " +
+                                                 std::to_string(lo) + " and " +
+                                                 std::to_string(hi));
+    }
+    return Status::Ok();
+  };
+  ROSTER_RETURN_IF_ERROR(range("--threads", c.threads, 0, 256));
+  ROSTER_RETURN_IF_ERROR(range("--workers", c.workers, 1, 4096));
+  ROSTER_RETURN_IF_ERROR(range("--stream-threads", c.stream_threads, 1, 4096));
+  ROSTER_RETURN_IF_ERROR(range("--max-connections", c.max_connections, 1, 1'000'000));
+  ROSTER_RETURN_IF_ERROR(
+      range("--body-limit", static_cast<int64_t>(c.body_limit), 1, int64_t{1} << 30));
+  ROSTER_RETURN_IF_ERROR(
+      range("--header-limit", static_cast<int64_t>(c.header_limit), 1024, 1 << 20));
+  ROSTER_RETURN_IF_ERROR(range("--read-timeout", c.read_timeout_ms, 1, 3'600'000));
+  ROSTER_RETURN_IF_ERROR(range("--write-timeout", c.write_timeout_ms, 1, 3'600'000));
+  ROSTER_RETURN_IF_ERROR(range("--drain-timeout", c.drain_timeout_ms, 0, 3'600'000));
+  for (const std::string& o : c.cors_origins) ROSTER_RETURN_IF_ERROR(ValidateOrigin(o));
+  if (c.service_key.find_first_of(" \t\r\n") != std::string::npos) {
+    return Error(ErrorCode::kInvalidField, "--service-key must not contain whitespace");
+  }
+  if (c.data_dir.empty()) return Error(ErrorCode::kInvalidField, "--data-dir is empty");
+  return Status::Ok();
+}
+
+// Creates the data dir if needed and checks that it is a writable directory.
+Status PrepareDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error(ErrorCode::kIoError, "cannot create data dir " + dir + ": " + ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Error(ErrorCode::kIoError, "data dir " + dir + " is not a directory");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Error(ErrorCode::kIoError,
+                 "data dir " + dir + " is not writable: " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The service key from <data-dir>/service.key, made on first start: 32 random bytes,
+// base64url, mode 0600, created with O_EXCL (two racing starts agree on one key), synced.
+Result<std::string> LoadOrCreateServiceKey(const std::string& data_dir, bool* created) {
+  std::string path = (std::filesystem::path(data_dir) / "service.key").string();
+  *created = false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string key = Base64UrlEncode(RandomBytes(32));
+    std::string line = key + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(path.c_str());
+      return Error(ErrorCode::kIoError, "cannot write " + path + ": " + std::strerror(errno));
+    }
+    int dfd = ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+    *created = true;
+    return key;
+  }
+  if (errno != EEXIST) {
+    return Error(ErrorCode::kIoError, "cannot create " + path + ": " + std::strerror(errno));
+  }
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(ErrorCode::kIoError, "cannot read " + path + ": " + std::strerror(errno));
+  std::string content;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0 && content.size() < 4096) content.append(buf, n);
+  ::close(fd);
+  std::string key = Trimmed(content);
+  if (key.empty() || key.find_first_of(" \t\r\n") != std::string::npos) {
+    return Error(ErrorCode::kIoError, path + " does not hold a service key (one line expected)");
+  }
+  return key;
+}
+
+void SetUpLogging(const std::string& level) {
+  // One stderr sink shared by the application log and the access log ("access"), UTC
+  // timestamps. Systemd/docker collect stderr; no secret is ever logged.
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto app_log = std::make_shared<spdlog::logger>("rosterd", sink);
+  auto access_log = std::make_shared<spdlog::logger>("access", sink);
+  for (auto& l : {app_log, access_log}) {
+    l->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ [%n] %v", spdlog::pattern_time_type::utc);
+    l->set_level(spdlog::level::from_str(level));
+    l->flush_on(spdlog::level::info);
+  }
+  spdlog::register_logger(access_log);
+  spdlog::set_default_logger(app_log);
+}
+
+int Main(int argc, char** argv) {
+  Config c;
+  CLI::App cli{"rosterd " ROSTER_VERSION " — the Roster membership ledger server"};
+  cli.set_version_flag("--version", ROSTER_VERSION);
+  cli.set_config("--config", "", "Read options from a TOML/INI file (keys: long option names)");
+  cli.add_option("--data-dir", c.data_dir, "Directory for the ledger and the service key")
+      ->envname("ROSTER_DATA_DIR")
+      ->required();
+  cli.add_option("--listen", c.listen, "HOST:PORT to serve on ([::1]:PORT for IPv6)")
+      ->envname("ROSTER_LISTEN")
+      ->capture_default_str();
+  cli.add_option("--service-key", c.service_key,
+                 "The host application's bearer key (default: generated into "
+                 "<data-dir>/service.key)")
+      ->envname("ROSTER_SERVICE_KEY");
+  cli.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (default: off)")
+      ->envname("ROSTER_JWT_SECRET");
+  cli.add_option("--threads", c.threads, "I/O threads (0: one per core)")
+      ->envname("ROSTER_THREADS")
+      ->capture_default_str();
+  cli.add_option("--workers", c.workers, "Handler threads")
+      ->envname("ROSTER_WORKERS")
+      ->capture_default_str();
+  cli.add_option("--stream-threads", c.stream_threads,
+                 "Concurrent streamed responses (SSE, exports)")
+      ->envname("ROSTER_STREAM_THREADS")
+      ->capture_default_str();
+  cli.add_option("--body-limit", c.body_limit, "Largest request body (e.g. 1MiB, 65536)")
+      ->envname("ROSTER_BODY_LIMIT")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("1MiB");
+  cli.add_option("--header-limit", c.header_limit, "Largest request line + headers")
+      ->envname("ROSTER_HEADER_LIMIT")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("16KiB");
+  cli.add_option("--max-connections", c.max_connections,
+                 "Open connections; more are answered 503 and closed")
+      ->envname("ROSTER_MAX_CONNECTIONS")
+      ->capture_default_str();
+  cli.add_option("--cors-origin", c.cors_origins,
+                 "Browser origin allowed to call the API (repeatable; env: comma-separated)")
+      ->envname("ROSTER_CORS_ORIGINS")
+      ->delimiter(',');
+  cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->envname("ROSTER_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  const std::map<std::string, int64_t> kDurationUnits = {{"ms", 1}, {"s", 1000}, {"m", 60'000}};
+  auto duration = CLI::AsNumberWithUnit(kDurationUnits, CLI::AsNumberWithUnit::UNIT_REQUIRED,
+                                        "DURATION");
+  cli.add_option("--read-timeout", c.read_timeout_ms,
+                 "Idle keep-alive / slow request cut-off (e.g. 30s, 500ms)")
+      ->envname("ROSTER_READ_TIMEOUT")
+      ->transform(duration)
+      ->default_str("30s");
+  cli.add_option("--write-timeout", c.write_timeout_ms, "Cut-off for writing one response")
+      ->envname("ROSTER_WRITE_TIMEOUT")
+      ->transform(duration)
+      ->default_str("30s");
+  cli.add_option("--drain-timeout", c.drain_timeout_ms,
+                 "On SIGTERM, time in-flight requests get before connections are cut")
+      ->envname("ROSTER_DRAIN_TIMEOUT")
+      ->transform(duration)
+      ->default_str("10s");
+  cli.add_flag("--enable-test-routes", c.test_routes,
+               "Serve /_test/* routes for the end-to-end tests (never in production)")
+      ->group("");  // hidden from --help
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return cli.exit(e);  // --help, --version
+    std::fprintf(stderr, "rosterd: error: %s (see --help)\n", e.what());
+    return kExitConfig;
+  }
+
+  std::string host;
+  uint16_t port = 0;
+  if (Status st = Validate(c, &host, &port); !st.ok()) {
+    std::fprintf(stderr, "rosterd: error: %s\n", st.message().c_str());
+    return kExitConfig;
+  }
+
+  SetUpLogging(c.log_level);
+  std::shared_ptr<spdlog::logger> log = spdlog::default_logger();
+
+  // Signals are taken by one thread (below) with sigwait: block them before any thread
+  // starts so every thread inherits the mask. SIGPIPE: a vanished client is an error code.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (Status st = PrepareDataDir(c.data_dir); !st.ok()) {
+    log->critical("{}", st.message());
+    return kExitRuntime;
+  }
+
+  if (c.service_key.empty()) {
+    bool created = false;
+    Result<std::string> key = LoadOrCreateServiceKey(c.data_dir, &created);
+    if (!key) {
+      log->critical("{}", key.error().message());
+      return kExitRuntime;
+    }
+    c.service_key = std::move(*key);
+    std::string path = (std::filesystem::path(c.data_dir) / "service.key").string();
+    log->info("service key {} {}", created ? "generated and stored in" : "read from", path);
+  } else if (c.service_key.size() < 16) {
+    log->warn("the service key is shorter than 16 characters; use a long random one");
+  }
+  if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
+    log->warn("the JWT secret is shorter than 32 bytes (RFC 7518 asks for at least 256 bits)");
+  }
+  if (c.test_routes) log->warn("test routes (/_test/*) are enabled: never do this in production");
+
+  gateway::App app(gateway::AppOptions{
+      .server = {.address = host,
+                 .port = port,
+                 .io_threads = static_cast<size_t>(c.threads),
+                 .workers = static_cast<size_t>(c.workers),
+                 .stream_threads = static_cast<size_t>(c.stream_threads),
+                 .body_limit = static_cast<size_t>(c.body_limit),
+                 .header_limit = static_cast<size_t>(c.header_limit),
+                 .max_connections = static_cast<size_t>(c.max_connections),
+                 .read_timeout = std::chrono::milliseconds(c.read_timeout_ms),
+                 .write_timeout = std::chrono::milliseconds(c.write_timeout_ms),
+                 .drain_timeout = std::chrono::milliseconds(c.drain_timeout_ms)},
+      .auth = {.service_key = c.service_key, .jwt_secret = c.jwt_secret},
+      .cors_origins = c.cors_origins,
+      .version = ROSTER_VERSION,
+      .log = log,
+      .access_log = spdlog::get("access"),
+      .test_routes = c.test_routes,
+  });
+  c.service_key.clear();  // only the Authenticator's hash remains
+  c.jwt_secret.clear();
+
+  // ===================================================================================
+  // Wiring: the ledger behind the API. Everything is built here, in dependency order,
+  // and destroyed in reverse after the server has stopped (no singletons).
+  //
+  //   1. Storage:     auto store = storage::RocksDbEventStore::Open({.dir = c.data_dir});
+  //   2. Projections: projections::Projector projector(*store, ...); projector.Start();
+  //                   app.SetReadiness([&] { return projector.CaughtUp(); },
+  //                                    [&] { return projector.ReadyDetails(); });
+  //   3. Commands:    commands::CommandHandler handler(*store, projector, clock, ...);
+  //   4. API routes:  gateway::RegisterApiRoutes(app.router(), handler, projector, ...);
+  //   5. Metrics:     app.metrics().AddCallback(gateway::MetricType::kCounter,
+  //                       "roster_store_appends_total", "...", {}, [&] { ... });
+  //
+  // Until then rosterd serves the operations endpoints only, and is always ready.
+  // ===================================================================================
+
+  if (Status st = app.Listen(); !st.ok()) {
+    log->critical("{}", st.message());
+    return kExitRuntime;
+  }
+  log->info("rosterd {} listening on http://{} (data dir {})", ROSTER_VERSION, app.endpoint(),
+            c.data_dir);
+
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    timespec tick{0, 200'000'000};
+    int stops = 0;
+    while (!done.load()) {
+      siginfo_t info;
+      int sig = sigtimedwait(&signals, &info, &tick);
+      if (sig != SIGINT && sig != SIGTERM) continue;
+      if (++stops == 1) {
+        log->info("received {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        app.Stop();
+      } else {
+        log->warn("received a second stop signal while draining; still draining "
+                  "(SIGKILL to abort)");
+      }
+    }
+  });
+
+  app.Run();
+  done.store(true);
+  signal_thread.join();
+  // Reverse order of the wiring above: API → commands → projections → store.
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace roster
+
+int main(int argc, char** argv) {
+  try {
+    return roster::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rosterd: fatal: %s\n", e.what());
+    return 1;
+  }
+}
