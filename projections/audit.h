@@ -1,0 +1,72 @@
+// The audit projector: one row per event (account, workspace, actor, subject, type) and
+// a sorted position list per filter value, so a filtered page is answered from the most
+// selective list without scanning the log. Entries are rendered at read time from the
+// event itself (read back from the store) and the catalog: summaries and data resolve
+// emails through the vault then, so erasure shows everywhere at once.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "projections/catalog.h"
+
+namespace roster::projections {
+
+struct AuditRow {
+  uint32_t account = kNone;    // catalog account id
+  uint32_t workspace = kNone;  // catalog workspace id
+  uint32_t actor = kNone;      // catalog label id
+  uint32_t subject = kNone;    // Audit::subjects() id
+  uint16_t type = 0;
+};
+
+// A filter resolved to ids. A dimension is ignored when its `use_*` flag is false.
+struct AuditSelector {
+  bool use_account = false, use_workspace = false, use_actor = false, use_subject = false,
+       use_type = false;
+  uint32_t account = kNone, workspace = kNone, actor = kNone, subject = kNone;
+  uint16_t type = 0;
+  uint64_t from_position = 1;  // inclusive
+  uint64_t to_position = 0;    // inclusive
+};
+
+class Audit {
+ public:
+  Audit() = default;
+  Audit(const Audit&) = delete;
+  Audit& operator=(const Audit&) = delete;
+
+  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog);
+
+  // The subject of an event: the principal or object it is about (user id, invitation id,
+  // partner id, workspace id, role name; the email key's hex for SubjectErased).
+  static std::string SubjectOf(const events::Event& event);
+
+  const Interner& subjects() const { return subjects_; }
+  const AuditRow& row(uint64_t position) const { return rows_[position - 1]; }
+
+  // Positions matching `s`, ascending from `s.from_position`, at most `limit`; *more is set
+  // when another match follows (its position in *next).
+  std::vector<uint64_t> Select(const AuditSelector& s, size_t limit, bool* more,
+                               uint64_t* next) const;
+  // Positions by `actor`, descending from `before` (exclusive; 0 = from the newest).
+  std::vector<uint64_t> ByActorNewestFirst(uint32_t actor, uint64_t before, size_t limit,
+                                           bool* more, uint64_t* next) const;
+
+  void Save(Writer& w) const;
+  // Loads into a freshly constructed Audit.
+  bool Load(Reader& r);
+
+ private:
+  void Index(uint64_t position, const AuditRow& row);
+  bool Matches(const AuditRow& row, const AuditSelector& s) const;
+
+  Interner subjects_;
+  std::vector<AuditRow> rows_;  // rows_[p-1]
+  // Derived: sorted positions per value.
+  std::unordered_map<uint32_t, std::vector<uint64_t>> by_account_, by_workspace_, by_actor_,
+      by_subject_;
+  std::unordered_map<uint16_t, std::vector<uint64_t>> by_type_;
+};
+
+}  // namespace roster::projections

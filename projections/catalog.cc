@@ -1,0 +1,352 @@
+#include "projections/catalog.h"
+
+#include <algorithm>
+
+#include "projections/fields.h"
+
+namespace roster::projections {
+
+// ---- Interner ----
+
+uint32_t Interner::Intern(std::string_view name) {
+  auto it = ids_.find(name);
+  if (it != ids_.end()) return it->second;
+  auto id = static_cast<uint32_t>(names_.size());
+  const std::string& stored = names_.emplace_back(name);
+  ids_.emplace(std::string_view(stored), id);
+  return id;
+}
+
+void Interner::Save(Writer& w) const {
+  w.U64(names_.size());
+  for (const auto& n : names_) w.Str(n);
+}
+
+bool Interner::Load(Reader& r) {
+  names_.clear();
+  ids_.clear();
+  size_t n = r.Count(1);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    const std::string& stored = names_.emplace_back(r.Str());
+    if (!ids_.emplace(std::string_view(stored), static_cast<uint32_t>(i)).second) r.Fail();
+  }
+  return r.ok();
+}
+
+// ---- RoleSlot ----
+
+const policy::Patterns* RoleSlot::AsOf(uint64_t position) const {
+  // Versions are few; newest first.
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    if (it->from_position <= position) return &it->patterns;
+  }
+  return template_patterns;
+}
+
+// ---- Catalog ----
+
+uint32_t Catalog::EnsureAccount(std::string_view id) {
+  uint32_t a = accounts.Intern(id);
+  if (a >= account_info_.size()) account_info_.resize(a + 1);
+  return a;
+}
+
+uint32_t Catalog::EnsureUser(std::string_view id) {
+  uint32_t u = users.Intern(id);
+  if (u >= user_info_.size()) user_info_.resize(u + 1);
+  return u;
+}
+
+uint32_t Catalog::EnsureWorkspace(std::string_view id, uint32_t account) {
+  uint32_t w = workspaces.Intern(id);
+  if (w >= workspace_info_.size()) {
+    workspace_info_.resize(w + 1);
+    workspace_info_[w] = std::make_unique<WorkspaceInfo>();
+    workspace_info_[w]->account = account;
+  }
+  return w;
+}
+
+void Catalog::SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject) {
+  UserInfo& u = user_info_[EnsureUser(id)];
+  if (!subject.empty()) u.subject = subject;
+  if (!key.data.empty() &&
+      std::find(u.email_keys.begin(), u.email_keys.end(), key.data) == u.email_keys.end()) {
+    u.email_keys.push_back(key.data);
+  }
+}
+
+void Catalog::LinkTemplate(WorkspaceInfo& ws) {
+  ws.tmpl = policy::FindTemplate(ws.template_name);
+  if (ws.tmpl == nullptr) return;
+  for (const auto& [name, patterns] : ws.tmpl->roles) {
+    auto& slot = ws.roles[name];
+    if (!slot) slot = std::make_unique<RoleSlot>();
+    slot->template_patterns = &patterns;
+  }
+}
+
+void Catalog::EnsureSlot(uint32_t w, std::string_view role) {
+  if (role.empty()) return;
+  auto& roles = workspace_info_[w]->roles;
+  if (roles.find(role) == roles.end()) roles.emplace(std::string(role), std::make_unique<RoleSlot>());
+}
+
+uint32_t Catalog::AccountOfStream(std::string_view stream) const {
+  constexpr std::string_view kPrefix = "account-";
+  if (stream.substr(0, kPrefix.size()) != kPrefix) return kNone;
+  return accounts.Find(stream.substr(kPrefix.size()));
+}
+
+uint64_t Catalog::PositionAtTime(Micros t) const {
+  return static_cast<uint64_t>(std::upper_bound(times_.begin(), times_.end(), t) - times_.begin());
+}
+
+uint64_t Catalog::FirstPositionAtOrAfter(Micros t) const {
+  return static_cast<uint64_t>(std::lower_bound(times_.begin(), times_.end(), t) -
+                               times_.begin()) +
+         1;
+}
+
+std::string_view Catalog::ActorUser(std::string_view actor) {
+  constexpr std::string_view kUser = "user:";
+  if (actor.substr(0, kUser.size()) == kUser) return actor.substr(kUser.size());
+  return actor;
+}
+
+void Catalog::Apply(const events::RecordedEvent& r) {
+  const events::Envelope& env = r.envelope;
+  Micros t = times_.empty() ? env.recorded_at : std::max(times_.back(), env.recorded_at);
+  times_.push_back(t);
+  labels.Intern(env.actor);
+
+  uint32_t account = kNone;
+  constexpr std::string_view kPrefix = "account-";
+  if (std::string_view(env.stream).substr(0, kPrefix.size()) == kPrefix) {
+    account = EnsureAccount(std::string_view(env.stream).substr(kPrefix.size()));
+  }
+  uint32_t ws = kNone;
+  std::string_view ws_id = WorkspaceIdOf(r.event);
+  if (!ws_id.empty()) ws = EnsureWorkspace(ws_id, account);
+
+  std::visit(
+      Overloaded{
+          [&](const events::AccountOpened& e) {
+            uint32_t a = EnsureAccount(e.account_id);
+            AccountInfo& info = account_info_[a];
+            info.opened = true;
+            info.name = e.name;
+            info.plan = e.plan;
+            info.region = e.region;
+            info.opened_position = env.position;
+            info.opened_at = env.recorded_at;
+            info.opened_by = labels.Find(env.actor);
+            SeeUser(e.owner_user_id, e.owner_email_key, e.owner_subject);
+            labels.Intern("owner");
+          },
+          [&](const events::AccountMemberAdded& e) {
+            SeeUser(e.user_id, e.email_key, e.subject);
+            labels.Intern(e.role);
+          },
+          [&](const events::AccountMemberRoleChanged& e) {
+            EnsureUser(e.user_id);
+            labels.Intern(e.to_role);
+            labels.Intern(e.from_role);
+          },
+          [&](const events::AccountMemberRemoved& e) { EnsureUser(e.user_id); },
+          [&](const events::WorkspaceCreated& e) {
+            WorkspaceInfo& info = *workspace_info_[ws];
+            if (info.created) return;  // defensive: a second create changes nothing
+            info.created = true;
+            info.account = account;
+            info.name = e.name;
+            info.template_name = e.template_name;
+            info.invite_ttl_seconds = e.invite_ttl_seconds;
+            info.created_position = env.position;
+            info.created_at = env.recorded_at;
+            info.created_by = labels.Find(env.actor);
+            LinkTemplate(info);
+            if (account != kNone) account_info_[account].workspaces.push_back(ws);
+          },
+          [&](const events::RoleDefined& e) {
+            labels.Intern(e.role);
+            EnsureSlot(ws, e.role);
+            auto& slot = *workspace_info_[ws]->roles.find(e.role)->second;
+            slot.versions.push_back(RoleVersion{env.position, e.permissions});
+          },
+          [&](const events::RoleChanged& e) {
+            EnsureUser(e.user_id);
+            labels.Intern(e.from_role);
+            labels.Intern(e.to_role);
+            EnsureSlot(ws, e.to_role);
+          },
+          [&](const events::AccessChanged& e) { EnsureUser(e.user_id); },
+          [&](const events::ScopeChanged& e) { EnsureUser(e.user_id); },
+          [&](const events::MemberRemoved& e) { EnsureUser(e.user_id); },
+          [&](const events::InviteSent& e) {
+            labels.Intern(e.invitation_id);
+            labels.Intern(e.role);
+          },
+          [&](const events::InviteResent& e) { labels.Intern(e.invitation_id); },
+          [&](const events::InviteCancelled& e) { labels.Intern(e.invitation_id); },
+          [&](const events::InviteSuperseded& e) { labels.Intern(e.invitation_id); },
+          [&](const events::InviteAccepted& e) {
+            labels.Intern(e.invitation_id);
+            SeeUser(e.user_id, e.email_key, e.subject);
+            labels.Intern(e.role);
+            EnsureSlot(ws, e.role);
+          },
+          [&](const events::LinkCreated& e) { labels.Intern(e.role); },
+          [&](const events::LinkRoleChanged& e) { labels.Intern(e.to_role); },
+          [&](const events::LinkRegenerated&) {},
+          [&](const events::LinkDisabled&) {},
+          [&](const events::LinkJoined& e) {
+            SeeUser(e.user_id, e.email_key, e.subject);
+            labels.Intern(e.role);
+            EnsureSlot(ws, e.role);
+          },
+          [&](const events::PartnerInvited& e) {
+            EnsureAccount(e.partner_account_id);
+            labels.Intern(e.partner_id);
+            labels.Intern(e.access_level);
+          },
+          [&](const events::PartnerAccepted& e) {
+            labels.Intern(e.partner_id);
+            if (!e.accepted_by.empty()) EnsureUser(e.accepted_by);
+          },
+          [&](const events::PartnerAccessChanged& e) {
+            labels.Intern(e.partner_id);
+            labels.Intern(e.to_level);
+          },
+          [&](const events::PartnerSetsAssigned& e) { labels.Intern(e.partner_id); },
+          [&](const events::PartnerSetsRevoked& e) { labels.Intern(e.partner_id); },
+          [&](const events::PartnerSuspended& e) { labels.Intern(e.partner_id); },
+          [&](const events::PartnerResumed& e) { labels.Intern(e.partner_id); },
+          [&](const events::PartnerRevoked& e) { labels.Intern(e.partner_id); },
+          [&](const events::SharedAccessGranted& e) {
+            EnsureUser(e.grantee_user_id);
+            if (!e.grantee_account_id.empty()) EnsureAccount(e.grantee_account_id);
+          },
+          [&](const events::SharedAccessRemoved& e) { EnsureUser(e.grantee_user_id); },
+          [&](const events::SharedAccessRetired& e) { EnsureUser(e.grantee_user_id); },
+          [&](const events::SubjectErased&) {},
+      },
+      r.event);
+}
+
+void Catalog::Save(Writer& w) const {
+  users.Save(w);
+  workspaces.Save(w);
+  accounts.Save(w);
+  labels.Save(w);
+  w.U64(account_info_.size());
+  for (const auto& a : account_info_) {
+    w.Bool(a.opened);
+    w.Str(a.name);
+    w.Str(a.plan);
+    w.Str(a.region);
+    w.U64(a.opened_position);
+    w.I64(a.opened_at);
+    w.U32(a.opened_by);
+    w.U64(a.workspaces.size());
+    for (uint32_t x : a.workspaces) w.U32(x);
+  }
+  w.U64(workspace_info_.size());
+  for (const auto& p : workspace_info_) {
+    const WorkspaceInfo& ws = *p;
+    w.Bool(ws.created);
+    w.U32(ws.account);
+    w.Str(ws.name);
+    w.Str(ws.template_name);
+    w.I64(ws.invite_ttl_seconds);
+    w.U64(ws.created_position);
+    w.I64(ws.created_at);
+    w.U32(ws.created_by);
+    w.U64(ws.roles.size());
+    for (const auto& [name, slot] : ws.roles) {  // std::map: sorted, canonical
+      w.Str(name);
+      w.U64(slot->versions.size());
+      for (const auto& v : slot->versions) {
+        w.U64(v.from_position);
+        w.Strings(v.patterns);
+      }
+    }
+  }
+  w.U64(user_info_.size());
+  for (const auto& u : user_info_) {
+    w.Str(u.subject);
+    w.Strings(u.email_keys);
+  }
+  w.U64(times_.size());
+  Micros prev = 0;
+  for (Micros t : times_) {
+    w.I64(t - prev);
+    prev = t;
+  }
+}
+
+bool Catalog::Load(Reader& r) {
+  if (!users.Load(r) || !workspaces.Load(r) || !accounts.Load(r) || !labels.Load(r)) return false;
+  account_info_.assign(r.Count(1), AccountInfo{});
+  for (auto& a : account_info_) {
+    a.opened = r.Bool();
+    a.name = r.Str();
+    a.plan = r.Str();
+    a.region = r.Str();
+    a.opened_position = r.U64();
+    a.opened_at = r.I64();
+    a.opened_by = r.U32();
+    a.workspaces.resize(r.Count(1));
+    for (auto& x : a.workspaces) x = r.U32();
+    if (!r.ok()) return false;
+  }
+  workspace_info_.clear();
+  workspace_info_.resize(r.Count(1));
+  for (auto& p : workspace_info_) {
+    p = std::make_unique<WorkspaceInfo>();
+    WorkspaceInfo& ws = *p;
+    ws.created = r.Bool();
+    ws.account = r.U32();
+    ws.name = r.Str();
+    ws.template_name = r.Str();
+    ws.invite_ttl_seconds = r.I64();
+    ws.created_position = r.U64();
+    ws.created_at = r.I64();
+    ws.created_by = r.U32();
+    size_t roles = r.Count(2);
+    for (size_t i = 0; i < roles && r.ok(); ++i) {
+      auto slot = std::make_unique<RoleSlot>();
+      std::string name = r.Str();
+      size_t versions = r.Count(2);
+      for (size_t v = 0; v < versions && r.ok(); ++v) {
+        RoleVersion rv;
+        rv.from_position = r.U64();
+        rv.patterns = r.Strings();
+        slot->versions.push_back(std::move(rv));
+      }
+      ws.roles.emplace(std::move(name), std::move(slot));
+    }
+    if (!r.ok()) return false;
+    LinkTemplate(ws);
+  }
+  user_info_.assign(r.Count(1), UserInfo{});
+  for (auto& u : user_info_) {
+    u.subject = r.Str();
+    u.email_keys = r.Strings();
+  }
+  times_.resize(r.Count(1));
+  Micros prev = 0;
+  for (auto& t : times_) {
+    t = prev + r.I64();
+    prev = t;
+  }
+  if (!r.ok()) return false;
+  // Cross-checks: every id has its record.
+  if (account_info_.size() != accounts.size() || workspace_info_.size() != workspaces.size() ||
+      user_info_.size() != users.size()) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace roster::projections

@@ -1,0 +1,165 @@
+// The catalog projector: the names every other projector and query refers to.
+//
+// It interns ids (users, workspaces, accounts, and a pool of short labels: role names,
+// actors, partner ids, levels) into dense uint32 ids, so the other projectors key their
+// hash maps by integers and the hot check path never allocates; it keeps account and
+// workspace metadata, each workspace's roles (template roles plus versioned custom
+// definitions, so an as-of check uses a role's patterns as they were then), the latest
+// vault subject and email keys of every user, and the time index (position → time) that
+// turns `at=T` into a position.
+//
+// Not thread-safe by itself: the Engine applies under an exclusive lock and queries under
+// a shared one. Interned strings are never freed while the catalog lives, so string_views
+// into them stay valid as long as the owning State (see engine.h about rebuilds).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "events/event_types.h"
+#include "policy/policy.h"
+#include "projections/serde.h"
+
+namespace roster::projections {
+
+inline constexpr uint32_t kNone = UINT32_MAX;
+
+// Dense ids for strings, assigned in first-seen order (hence deterministic for a given
+// log). Lookups by string_view do not allocate.
+class Interner {
+ public:
+  Interner() = default;
+  Interner(const Interner&) = delete;
+  Interner& operator=(const Interner&) = delete;
+
+  uint32_t Intern(std::string_view name);
+  uint32_t Find(std::string_view name) const {  // kNone when unknown
+    auto it = ids_.find(name);
+    return it == ids_.end() ? kNone : it->second;
+  }
+  // The name of an id; "" for kNone. The reference is stable for the interner's life.
+  const std::string& Name(uint32_t id) const {
+    static const std::string kEmpty;
+    return id < names_.size() ? names_[id] : kEmpty;
+  }
+  size_t size() const { return names_.size(); }
+
+  void Save(Writer& w) const;
+  bool Load(Reader& r);
+
+ private:
+  std::deque<std::string> names_;  // deque: elements never move, so views stay valid
+  std::unordered_map<std::string_view, uint32_t> ids_;
+};
+
+// One custom definition of a role, effective from `from_position` (inclusive).
+struct RoleVersion {
+  uint64_t from_position = 0;
+  policy::Patterns patterns;
+};
+
+// A role name in one workspace. Members point at their slot, so a redefinition applies
+// to them at once; as-of checks ask AsOf(p).
+struct RoleSlot {
+  const policy::Patterns* template_patterns = nullptr;  // the template's role, if any
+  std::deque<RoleVersion> versions;  // custom definitions, oldest first (deque: stable)
+
+  const policy::Patterns* live() const {
+    return versions.empty() ? template_patterns : &versions.back().patterns;
+  }
+  const policy::Patterns* AsOf(uint64_t position) const;
+};
+
+struct AccountInfo {
+  bool opened = false;
+  std::string name, plan, region;
+  uint64_t opened_position = 0;
+  Micros opened_at = 0;
+  uint32_t opened_by = kNone;      // label id of the actor
+  std::vector<uint32_t> workspaces;  // workspace ids, creation order
+};
+
+struct WorkspaceInfo {
+  bool created = false;  // false: referenced by an event but never created (defensive)
+  uint32_t account = kNone;
+  std::string name, template_name;
+  int64_t invite_ttl_seconds = 0;
+  uint64_t created_position = 0;
+  Micros created_at = 0;
+  uint32_t created_by = kNone;
+  const policy::Template* tmpl = nullptr;  // derived from template_name
+  std::map<std::string, std::unique_ptr<RoleSlot>, std::less<>> roles;
+
+  const RoleSlot* Slot(std::string_view role) const {
+    auto it = roles.find(role);
+    return it == roles.end() ? nullptr : it->second.get();
+  }
+  bool ExistsAt(uint64_t position) const { return created && created_position <= position; }
+};
+
+struct UserInfo {
+  std::string subject;                  // latest vault subject seen for the user
+  std::vector<std::string> email_keys;  // every email key seen, first-seen order
+};
+
+class Catalog {
+ public:
+  Catalog() = default;
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // Applies the event at position() + 1. Must run before the other projectors' Apply.
+  void Apply(const events::RecordedEvent& recorded);
+
+  uint64_t position() const { return times_.size(); }
+
+  Interner users, workspaces, accounts, labels;
+
+  const AccountInfo* account(uint32_t id) const {
+    return id < account_info_.size() ? &account_info_[id] : nullptr;
+  }
+  const WorkspaceInfo* workspace(uint32_t id) const {
+    return id < workspace_info_.size() ? workspace_info_[id].get() : nullptr;
+  }
+  const UserInfo* user(uint32_t id) const {
+    return id < user_info_.size() ? &user_info_[id] : nullptr;
+  }
+
+  // The account id an event belongs to: from its stream "account-<id>"; kNone otherwise.
+  uint32_t AccountOfStream(std::string_view stream) const;
+  // The last position whose (running maximum) time is <= t; 0 when none.
+  uint64_t PositionAtTime(Micros t) const;
+  // The first position whose running-maximum time is >= t (position()+1 when none).
+  uint64_t FirstPositionAtOrAfter(Micros t) const;
+
+  // "user:ana" → "ana"; other actors unchanged. For *_by fields.
+  static std::string_view ActorUser(std::string_view actor);
+
+  void Save(Writer& w) const;
+  bool Load(Reader& r);
+
+ private:
+  uint32_t EnsureAccount(std::string_view id);
+  uint32_t EnsureWorkspace(std::string_view id, uint32_t account);
+  uint32_t EnsureUser(std::string_view id);
+  void SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject);
+  void EnsureSlot(uint32_t ws, std::string_view role);
+  void LinkTemplate(WorkspaceInfo& ws);
+
+  std::vector<AccountInfo> account_info_;
+  std::vector<std::unique_ptr<WorkspaceInfo>> workspace_info_;
+  std::vector<UserInfo> user_info_;
+  // times_[p-1]: running maximum of recorded_at up to p (recorded_at should not go
+  // backwards; if a clock ever did, this keeps "at=T" well defined).
+  std::vector<Micros> times_;
+};
+
+}  // namespace roster::projections

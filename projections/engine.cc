@@ -1,0 +1,434 @@
+#include "projections/engine.h"
+
+#include <cstdio>
+
+#include <boost/json/serialize.hpp>
+
+#include "projections/json.h"
+#include "projections/queries.h"
+
+namespace roster::projections {
+
+Engine::Engine(storage::EventStore& store, EngineOptions options)
+    : store_(store),
+      writable_(&store),
+      options_(std::move(options)),
+      state_(std::make_unique<State>()) {
+  last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (options_.apply_batch == 0) options_.apply_batch = 1;
+  if (options_.read_batch == 0) options_.read_batch = 1;
+}
+
+Engine::Engine(const storage::EventStore& store, ReplayTag)
+    : store_(store),
+      writable_(nullptr),
+      state_(std::make_unique<State>()) {
+  last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  options_.snapshots = false;
+}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Log(std::string_view message) const {
+  if (options_.log) {
+    options_.log(message);
+  } else {
+    std::fprintf(stderr, "projections: %.*s\n", static_cast<int>(message.size()), message.data());
+  }
+}
+
+// The vault interface offers Lookup() as const but Vault() only on a mutable store; the
+// engine only ever calls Lookup() through this reference.
+storage::PiiVault& Engine::vault() const {
+  return const_cast<storage::EventStore&>(store_).Vault();
+}
+
+Status Engine::Start() {
+  std::lock_guard run(run_mu_);
+  if (running_) return Status::Ok();
+  uint64_t head = store_.GetHead().position;
+  stats_head_at_start_ = head;
+  if (options_.snapshots && writable_ != nullptr && position() == 0) {
+    uint64_t snap_position = 0;
+    auto bytes = store_.GetSnapshot(options_.snapshot_name, &snap_position);
+    if (bytes) {
+      if (snap_position > head) {
+        Log("snapshot at position " + std::to_string(snap_position) + " is beyond the head " +
+            std::to_string(head) + "; rebuilding from zero");
+      } else {
+        auto loaded = State::Deserialize(*bytes);
+        if (!loaded.ok()) {
+          Log(loaded.error().ToString() + "; rebuilding from zero");
+        } else if ((*loaded)->position() != snap_position) {
+          Log("snapshot position does not match its content; rebuilding from zero");
+        } else {
+          std::unique_lock lock(mu_);
+          state_ = std::move(loaded).value();
+          position_.store(snap_position, std::memory_order_release);
+          stats_snapshot_loaded_ = snap_position;
+          last_snapshot_position_ = snap_position;
+        }
+      }
+    }
+  }
+  last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  stop_ = false;
+  running_ = true;
+  thread_ = std::thread(&Engine::Run, this);
+  return Status::Ok();
+}
+
+void Engine::Stop() {
+  std::lock_guard run(run_mu_);
+  if (!running_) return;
+  stop_ = true;
+  {
+    std::lock_guard lock(wait_mu_);
+  }
+  wait_cv_.notify_all();
+  thread_.join();
+  running_ = false;
+  MaybeSnapshot(/*force=*/true);
+}
+
+bool Engine::WaitFor(uint64_t target, std::chrono::milliseconds timeout) const {
+  if (position() >= target) return true;
+  std::unique_lock lock(wait_mu_);
+  return wait_cv_.wait_for(lock, timeout, [&] { return position() >= target; });
+}
+
+void Engine::Run() {
+  while (!stop_) {
+    uint64_t pos = position();
+    auto started = std::chrono::steady_clock::now();
+    uint64_t head = store_.WaitForHead(pos, options_.poll);
+    if (stop_) break;
+    if (head <= pos) {
+      // Nothing new. If the wait returned early (a shut-down store wakes at once), pause
+      // so this loop never spins.
+      if (std::chrono::steady_clock::now() - started < options_.poll / 2) {
+        std::unique_lock lock(wait_mu_);
+        wait_cv_.wait_for(lock, options_.poll, [&] { return stop_.load(); });
+      }
+      MaybeSnapshot(false);
+      continue;
+    }
+    uint64_t to = std::min<uint64_t>(head, pos + options_.read_batch);
+    uint64_t applied = 0;
+    Status st = ApplyRange(pos + 1, to, &applied);
+    if (!st.ok()) {
+      Log("applying events " + std::to_string(pos + 1) + ".." + std::to_string(to) +
+          " failed: " + st.ToString() + "; retrying");
+      std::unique_lock lock(wait_mu_);
+      wait_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_.load(); });
+      continue;
+    }
+    MaybeSnapshot(false);
+  }
+}
+
+Status Engine::ApplyRange(uint64_t from, uint64_t to, uint64_t* applied) {
+  *applied = 0;
+  uint64_t expected = from;
+  Status problem;
+  size_t since_notify = 0;
+  auto notify = [&] {
+    {
+      std::lock_guard lock(wait_mu_);
+    }
+    wait_cv_.notify_all();
+    since_notify = 0;
+  };
+  Status st = store_.Scan(from, to, [&](const events::RecordedEvent& e) {
+    if (stop_) return false;
+    if (e.envelope.position != expected) {
+      problem = Status(ErrorCode::kCorruption, "the store returned position " +
+                                                   std::to_string(e.envelope.position) +
+                                                   " where " + std::to_string(expected) +
+                                                   " was expected");
+      return false;
+    }
+    {
+      // One event per lock hold: queries wait at most one apply.
+      std::unique_lock lock(mu_);
+      if (state_->position() + 1 != e.envelope.position) return false;  // a rebuild raced
+      state_->Apply(e);
+      position_.store(e.envelope.position, std::memory_order_release);
+    }
+    ++expected;
+    ++*applied;
+    ++stats_applied_;
+    if (++since_notify >= options_.apply_batch) notify();
+    return true;
+  });
+  notify();
+  if (!st.ok()) return st;
+  return problem;
+}
+
+Status Engine::ApplyUntil(uint64_t to,
+                          const std::function<bool(const events::RecordedEvent&)>& stop) {
+  uint64_t from = position() + 1;
+  if (to != 0 && to < from) return Status::Ok();
+  Status problem;
+  Status st = store_.Scan(from, to, [&](const events::RecordedEvent& e) {
+    if (stop && stop(e)) return false;
+    std::unique_lock lock(mu_);
+    if (state_->position() + 1 != e.envelope.position) {
+      problem = Status(ErrorCode::kCorruption,
+                       "the store returned position " + std::to_string(e.envelope.position) +
+                           " after " + std::to_string(state_->position()));
+      return false;
+    }
+    state_->Apply(e);
+    position_.store(e.envelope.position, std::memory_order_release);
+    ++stats_applied_;
+    return true;
+  });
+  {
+    std::lock_guard lock(wait_mu_);
+  }
+  wait_cv_.notify_all();
+  if (!st.ok()) return st;
+  return problem;
+}
+
+Status Engine::CatchUp() {
+  {
+    std::lock_guard run(run_mu_);
+    if (running_) {
+      return Status(ErrorCode::kInternal, "CatchUp() while the projector thread runs");
+    }
+  }
+  return ApplyUntil(store_.GetHead().position, nullptr);
+}
+
+Status Engine::RebuildFromZero() {
+  {
+    std::unique_lock lock(mu_);
+    retired_.push_back(std::move(state_));
+    state_ = std::make_unique<State>();
+    position_.store(0, std::memory_order_release);
+  }
+  ++stats_rebuilds_;
+  bool running;
+  {
+    std::lock_guard run(run_mu_);
+    running = running_;
+  }
+  if (running) return Status::Ok();  // the projector thread catches up
+  return ApplyUntil(store_.GetHead().position, nullptr);
+}
+
+void Engine::MaybeSnapshot(bool force) {
+  if (!options_.snapshots || writable_ == nullptr) return;
+  uint64_t pos = position();
+  uint64_t last = last_snapshot_position_.load();
+  if (pos == last) return;
+  if (!force) {
+    uint64_t changed = pos > last ? pos - last : pos;
+    bool due_events = changed >= options_.snapshot_every_events;
+    auto since = std::chrono::steady_clock::now().time_since_epoch() -
+                 std::chrono::steady_clock::duration(last_snapshot_ticks_.load());
+    bool due_time = since >= options_.snapshot_every;
+    if (!due_events && !due_time) return;
+  }
+  Status st = SaveSnapshot();
+  if (!st.ok()) Log("snapshot failed: " + st.ToString());
+}
+
+Status Engine::SaveSnapshot() {
+  if (writable_ == nullptr) {
+    return Status(ErrorCode::kInternal, "a replay engine writes no snapshots");
+  }
+  std::lock_guard one(snapshot_mu_);
+  std::string bytes;
+  uint64_t pos;
+  {
+    std::shared_lock lock(mu_);
+    bytes = state_->Serialize();
+    pos = state_->position();
+  }
+  ROSTER_RETURN_IF_ERROR(writable_->PutSnapshot(options_.snapshot_name, pos, bytes));
+  last_snapshot_position_ = pos;
+  last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  ++stats_snapshots_;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Engine>> Engine::ReplayUntil(const storage::EventStore& store,
+                                                    uint64_t position) {
+  std::unique_ptr<Engine> engine(new Engine(store, ReplayTag{}));
+  uint64_t head = store.GetHead().position;
+  uint64_t to = std::min(position, head);
+  if (to == 0) return engine;
+  ROSTER_RETURN_IF_ERROR(engine->ApplyUntil(to, nullptr));
+  return engine;
+}
+
+Result<std::unique_ptr<Engine>> Engine::ReplayUntilTime(const storage::EventStore& store,
+                                                        Micros time) {
+  std::unique_ptr<Engine> engine(new Engine(store, ReplayTag{}));
+  uint64_t head = store.GetHead().position;
+  if (head == 0) return engine;
+  // The running maximum of recorded_at, as Catalog::PositionAtTime defines "at=T": stop
+  // at the first event recorded after T.
+  Micros seen = INT64_MIN;
+  ROSTER_RETURN_IF_ERROR(engine->ApplyUntil(head, [&](const events::RecordedEvent& e) {
+    seen = std::max(seen, e.envelope.recorded_at);
+    return seen > time;
+  }));
+  return engine;
+}
+
+Digests Engine::digests() const {
+  std::shared_lock lock(mu_);
+  return state_->Digest();
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.events_applied = stats_applied_;
+  s.snapshot_loaded_at = stats_snapshot_loaded_;
+  s.snapshots_written = stats_snapshots_;
+  s.rebuilds = stats_rebuilds_;
+  s.head_at_start = stats_head_at_start_;
+  return s;
+}
+
+uint64_t Engine::Resolve(const AsOf& at) const {
+  switch (at.kind) {
+    case AsOf::Kind::kLive: return state_->position();
+    case AsOf::Kind::kPosition: return std::min(at.position, state_->position());
+    case AsOf::Kind::kTime: return state_->catalog.PositionAtTime(at.time);
+  }
+  return state_->position();
+}
+
+// ---- Queries: shared lock, resolve the moment, delegate ----
+
+#define ROSTER_QUERY(...)                      \
+  std::shared_lock lock(mu_);                  \
+  Queries q(*state_, store_, vault());         \
+  return q.__VA_ARGS__
+
+Decision Engine::Check(std::string_view principal, std::string_view permission,
+                       std::string_view workspace, const Where& where, const AsOf& at) const {
+  ROSTER_QUERY(Check(principal, permission, workspace, where, Resolve(at)));
+}
+
+Decision Engine::CheckAccount(std::string_view principal, std::string_view permission,
+                              std::string_view account, std::string_view resource,
+                              const AsOf& at) const {
+  ROSTER_QUERY(CheckAccount(principal, permission, account, resource, Resolve(at)));
+}
+
+Result<WhoHasResult> Engine::WhoHas(std::string_view workspace, std::string_view permission,
+                                    const Where& where, const AsOf& at) const {
+  ROSTER_QUERY(WhoHas(workspace, permission, where, Resolve(at)));
+}
+
+UserAccessResult Engine::UserAccess(std::string_view user, const AsOf& at) const {
+  ROSTER_QUERY(UserAccess(user, Resolve(at)));
+}
+
+Result<AccessHistoryResult> Engine::AccessHistory(std::string_view workspace,
+                                                  std::string_view user, const AsOf& at) const {
+  ROSTER_QUERY(AccessHistory(workspace, user, Resolve(at)));
+}
+
+Result<AccessReviewResult> Engine::AccessReview(std::string_view workspace, const AsOf& from,
+                                                const AsOf& to) const {
+  ROSTER_QUERY(AccessReview(workspace, Resolve(from), Resolve(to)));
+}
+
+Result<MembersResult> Engine::Members(std::string_view workspace, const PageRequest& page) const {
+  ROSTER_QUERY(Members(workspace, page));
+}
+
+Result<InvitationsResult> Engine::Invitations(std::string_view workspace,
+                                              InviteStatusFilter status, Micros now,
+                                              const PageRequest& page) const {
+  ROSTER_QUERY(Invitations(workspace, status, now, page));
+}
+
+Result<InvitationView> Engine::Invitation(std::string_view invitation_id, Micros now) const {
+  ROSTER_QUERY(Invitation(invitation_id, now));
+}
+
+Result<LinkView> Engine::InviteLink(std::string_view workspace) const {
+  ROSTER_QUERY(InviteLink(workspace));
+}
+
+Result<PartnersResult> Engine::Partners(std::string_view workspace) const {
+  ROSTER_QUERY(Partners(workspace));
+}
+
+Result<PartnerView> Engine::Partner(std::string_view partner_id) const {
+  ROSTER_QUERY(Partner(partner_id));
+}
+
+Result<SharesResult> Engine::SharesGiven(std::string_view account) const {
+  ROSTER_QUERY(SharesGiven(account));
+}
+
+SharesResult Engine::SharesReceived(std::string_view user) const {
+  ROSTER_QUERY(SharesReceived(user));
+}
+
+Result<AccountView> Engine::Account(std::string_view account) const {
+  ROSTER_QUERY(Account(account));
+}
+
+Result<WorkspaceView> Engine::Workspace(std::string_view workspace) const {
+  ROSTER_QUERY(Workspace(workspace));
+}
+
+Result<NotificationsResult> Engine::Notifications(std::string_view user,
+                                                  const PageRequest& page) const {
+  ROSTER_QUERY(Notifications(user, page));
+}
+
+Result<AuditPage> Engine::Audit(const AuditFilter& filter, const PageRequest& page) const {
+  ROSTER_QUERY(Audit(filter, page));
+}
+
+Result<AuditPage> Engine::Activity(std::string_view user, const PageRequest& page) const {
+  ROSTER_QUERY(Activity(user, page));
+}
+
+#undef ROSTER_QUERY
+
+Status Engine::ExportAudit(const AuditFilter& filter, ExportFormat format,
+                           const std::function<bool(std::string_view)>& sink) const {
+  uint64_t upto;
+  {
+    std::shared_lock lock(mu_);
+    upto = state_->position();
+  }
+  if (format == ExportFormat::kCsv && !sink(AuditCsvHeader())) return Status::Ok();
+  PageRequest page{kMaxLimit, ""};
+  std::string chunk;
+  for (;;) {
+    Result<AuditPage> r = [&]() -> Result<AuditPage> {
+      std::shared_lock lock(mu_);
+      Queries q(*state_, store_, vault());
+      return q.Audit(filter, page, upto);
+    }();
+    if (!r.ok()) return r.error();
+    chunk.clear();
+    for (const AuditEntry& e : r->entries) {
+      if (format == ExportFormat::kCsv) {
+        chunk += AuditCsvRow(e);
+      } else {
+        chunk += boost::json::serialize(AuditEntryToJson(e));
+        chunk += '\n';
+      }
+    }
+    if (!chunk.empty() && !sink(chunk)) return Status::Ok();
+    if (!r->next_cursor) return Status::Ok();
+    page.cursor = *r->next_cursor;
+  }
+}
+
+}  // namespace roster::projections

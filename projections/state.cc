@@ -1,0 +1,82 @@
+#include "projections/state.h"
+
+#include <cstring>
+
+namespace roster::projections {
+namespace {
+
+constexpr std::string_view kMagic = "RPRJ";
+constexpr uint64_t kFormatVersion = 1;
+
+template <class F>
+std::string Section(F&& save) {
+  Writer w;
+  save(w);
+  return w.Take();
+}
+
+}  // namespace
+
+void State::Apply(const events::RecordedEvent& r) {
+  catalog.Apply(r);
+  access.Apply(r, catalog);
+  team.Apply(r, catalog, access);
+  audit.Apply(r, catalog);
+}
+
+std::string State::Serialize() const {
+  Writer w;
+  w.bytes().append(kMagic);
+  w.U64(kFormatVersion);
+  w.U64(position());
+  w.Str(Section([&](Writer& s) { catalog.Save(s); }));
+  w.Str(Section([&](Writer& s) { access.Save(s); }));
+  w.Str(Section([&](Writer& s) { team.Save(s); }));
+  w.Str(Section([&](Writer& s) { audit.Save(s); }));
+  Hash256 sum = Sha256(w.bytes());
+  w.bytes().append(AsBytes(sum));
+  return w.Take();
+}
+
+Result<std::unique_ptr<State>> State::Deserialize(std::string_view bytes) {
+  auto corrupt = [](std::string what) {
+    return Status(ErrorCode::kCorruption, "projection snapshot: " + std::move(what));
+  };
+  if (bytes.size() < kMagic.size() + 32 || bytes.substr(0, kMagic.size()) != kMagic) {
+    return corrupt("bad magic");
+  }
+  std::string_view body = bytes.substr(0, bytes.size() - 32);
+  Hash256 sum = Sha256(body);
+  if (std::memcmp(sum.data(), bytes.data() + body.size(), 32) != 0) return corrupt("bad checksum");
+  Reader r(body.substr(kMagic.size()));
+  if (r.U64() != kFormatVersion) return corrupt("unknown format version");
+  uint64_t position = r.U64();
+  std::string_view sections[4];
+  for (auto& s : sections) s = r.View();
+  if (!r.done()) return corrupt("bad framing");
+  auto state = std::make_unique<State>();
+  Reader rc(sections[0]);
+  if (!state->catalog.Load(rc) || !rc.done()) return corrupt("catalog section");
+  Reader ra(sections[1]);
+  if (!state->access.Load(ra, state->catalog) || !ra.done()) return corrupt("access section");
+  Reader rt(sections[2]);
+  if (!state->team.Load(rt, state->catalog) || !rt.done()) return corrupt("team section");
+  Reader rd(sections[3]);
+  if (!state->audit.Load(rd) || !rd.done()) return corrupt("audit section");
+  if (state->position() != position) return corrupt("position mismatch");
+  return state;
+}
+
+Digests State::Digest() const {
+  Digests d;
+  d.catalog = Sha256(Section([&](Writer& s) { catalog.Save(s); }));
+  d.access = Sha256(Section([&](Writer& s) { access.Save(s); }));
+  d.team = Sha256(Section([&](Writer& s) { team.Save(s); }));
+  d.audit = Sha256(Section([&](Writer& s) { audit.Save(s); }));
+  std::string all;
+  for (const Hash256* h : {&d.catalog, &d.access, &d.team, &d.audit}) all.append(AsBytes(*h));
+  d.all = Sha256(all);
+  return d;
+}
+
+}  // namespace roster::projections

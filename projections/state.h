@@ -1,0 +1,53 @@
+// All projectors together, applied in a fixed order (catalog, access, team, audit), with
+// the snapshot format and per-projector digests.
+//
+// Snapshot bytes (docs/projections.md): "RPRJ", then a varint format version (1), the
+// position, the four projector sections (length-prefixed), and a SHA-256 of everything
+// before it. Every projector serializes canonically (hash maps in key order), so the
+// section bytes are also what the digests hash: a projector rebuilt from zero has the
+// same digest as the one maintained incrementally.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/crypto.h"
+#include "base/status.h"
+#include "projections/access.h"
+#include "projections/audit.h"
+#include "projections/catalog.h"
+#include "projections/team.h"
+
+namespace roster::projections {
+
+struct Digests {
+  Hash256 catalog{}, access{}, team{}, audit{};
+  Hash256 all{};  // SHA-256 over the four
+  friend bool operator==(const Digests&, const Digests&) = default;
+};
+
+class State {
+ public:
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  // Applies the event at position() + 1 to every projector. The caller guarantees order.
+  void Apply(const events::RecordedEvent& recorded);
+  uint64_t position() const { return catalog.position(); }
+
+  std::string Serialize() const;
+  // kCorruption when the bytes are not a snapshot this version wrote (bad magic, version,
+  // checksum, or a section that does not decode).
+  static Result<std::unique_ptr<State>> Deserialize(std::string_view bytes);
+
+  Digests Digest() const;
+
+  Catalog catalog;
+  Access access;
+  Team team;
+  Audit audit;
+};
+
+}  // namespace roster::projections
