@@ -1,0 +1,244 @@
+// The runner: projector thread, read-your-writes, snapshots and restarts, replays,
+// rebuilds, concurrent queries.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "projections/engine.h"
+#include "tests/projections/ledger_builder.h"
+
+namespace roster::projections {
+namespace {
+
+using testing::LedgerBuilder;
+using namespace std::chrono_literals;
+namespace ev = roster::events;
+
+// A small ledger with n members joining and changing roles.
+void Populate(LedgerBuilder& b, int n, int offset = 0) {
+  for (int i = offset; i < offset + n; ++i) {
+    std::string u = "u" + std::to_string(i);
+    b.Join("acme", "w1", u, u + "@acme.io", i % 2 ? "editor" : "viewer");
+    if (i % 3 == 0) b.Append("acme", ev::RoleChanged{"w1", u, i % 2 ? "editor" : "viewer", "admin"});
+    if (i % 7 == 0) b.Append("acme", ev::MemberRemoved{"w1", u, "admin"});
+  }
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    b_.Account("acme", "Acme", "ana", "ana@acme.io");
+    b_.Workspace("acme", "w1", "Spring Catalogue");
+  }
+  uint64_t Head() { return b_.store().GetHead().position; }
+  Digests FullRebuildDigests() {
+    Engine fresh(b_.store(), {.snapshots = false});
+    EXPECT_TRUE(fresh.CatchUp().ok());
+    return fresh.digests();
+  }
+  LedgerBuilder b_;
+};
+
+TEST_F(EngineTest, ProjectorThreadGivesReadYourWrites) {
+  Populate(b_, 20);
+  Engine engine(b_.store(), {.snapshots = false});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_TRUE(engine.Ready());
+  for (int i = 0; i < 50; ++i) {
+    std::string u = "late" + std::to_string(i);
+    uint64_t p = b_.Join("acme", "w1", u, u + "@acme.io", "editor");
+    ASSERT_TRUE(engine.WaitFor(p, 5s));
+    Decision d = engine.Check(u, "products.edit", "w1");
+    EXPECT_TRUE(d.allowed);
+    EXPECT_GE(d.position, p);
+  }
+  EXPECT_FALSE(engine.WaitFor(Head() + 1, 10ms));
+  engine.Stop();
+  engine.Stop();  // idempotent
+}
+
+TEST_F(EngineTest, SnapshotAtStopAndRestartResumesFromIt) {
+  Populate(b_, 100);
+  uint64_t first_head = Head();
+  {
+    Engine engine(b_.store());
+    ASSERT_TRUE(engine.Start().ok());
+    ASSERT_TRUE(engine.WaitFor(first_head, 5s));
+    engine.Stop();
+    EXPECT_EQ(engine.stats().snapshots_written, 1u);
+  }
+  uint64_t snap_position = 0;
+  ASSERT_TRUE(b_.store().GetSnapshot("projections", &snap_position));
+  EXPECT_EQ(snap_position, first_head);
+
+  Populate(b_, 30, 100);  // appended while the engine is down
+  Engine restarted(b_.store());
+  ASSERT_TRUE(restarted.Start().ok());
+  EXPECT_EQ(restarted.stats().snapshot_loaded_at, first_head);
+  ASSERT_TRUE(restarted.WaitFor(Head(), 5s));
+  // No full replay: only the events after the checkpoint were applied.
+  EXPECT_EQ(restarted.stats().events_applied, Head() - first_head);
+  EXPECT_LT(restarted.stats().events_applied, Head());
+  EXPECT_EQ(restarted.digests(), FullRebuildDigests());
+  EXPECT_TRUE(restarted.Check("u101", "products.edit", "w1").allowed);
+  // And it keeps following the live log.
+  uint64_t p = b_.Join("acme", "w1", "zed", "zed@acme.io", "viewer");
+  ASSERT_TRUE(restarted.WaitFor(p, 5s));
+  EXPECT_TRUE(restarted.Check("zed", "content.view", "w1").allowed);
+}
+
+TEST_F(EngineTest, PeriodicSnapshotsByEventCount) {
+  Engine engine(b_.store(), {.snapshot_every_events = 50});
+  ASSERT_TRUE(engine.Start().ok());
+  Populate(b_, 120);
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  // The projector thread snapshots after each chunk once 50 events have accumulated.
+  for (int i = 0; i < 100 && engine.stats().snapshots_written == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(engine.stats().snapshots_written, 1u);
+  uint64_t snap_position = 0;
+  EXPECT_TRUE(b_.store().GetSnapshot("projections", &snap_position));
+  EXPECT_GE(snap_position, 50u);
+}
+
+TEST_F(EngineTest, UndecodableSnapshotIsLoggedAndStateRebuiltFromZero) {
+  Populate(b_, 30);
+  ASSERT_TRUE(b_.store().PutSnapshot("projections", 5, "definitely not a snapshot").ok());
+  std::vector<std::string> logs;
+  std::mutex logs_mu;
+  Engine engine(b_.store(), {.log = [&](std::string_view m) {
+                               std::lock_guard l(logs_mu);
+                               logs.emplace_back(m);
+                             }});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_EQ(engine.stats().snapshot_loaded_at, 0u);
+  EXPECT_EQ(engine.stats().events_applied, Head());
+  {
+    std::lock_guard l(logs_mu);
+    ASSERT_FALSE(logs.empty());
+    EXPECT_NE(logs[0].find("rebuilding from zero"), std::string::npos);
+  }
+  EXPECT_EQ(engine.digests(), FullRebuildDigests());
+
+  // A flipped byte anywhere fails the checksum.
+  engine.Stop();
+  uint64_t pos = 0;
+  std::string bytes = *b_.store().GetSnapshot("projections", &pos);
+  bytes[bytes.size() / 2] ^= 0x40;
+  EXPECT_FALSE(State::Deserialize(bytes).ok());
+  EXPECT_FALSE(State::Deserialize(bytes.substr(0, 10)).ok());
+}
+
+TEST_F(EngineTest, SnapshotBeyondTheHeadIsIgnored) {
+  Populate(b_, 10);
+  {
+    Engine engine(b_.store());
+    ASSERT_TRUE(engine.CatchUp().ok());
+    ASSERT_TRUE(engine.SaveSnapshot().ok());
+  }
+  uint64_t pos = 0;
+  std::string bytes = *b_.store().GetSnapshot("projections", &pos);
+  ASSERT_TRUE(b_.store().PutSnapshot("projections", Head() + 100, bytes).ok());
+  std::atomic<int> logged{0};
+  Engine engine(b_.store(), {.log = [&](std::string_view) { ++logged; }});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_EQ(engine.stats().snapshot_loaded_at, 0u);
+  EXPECT_EQ(engine.stats().events_applied, Head());
+  EXPECT_GE(logged.load(), 1);
+}
+
+TEST_F(EngineTest, ReplayUntilEqualsTheLiveStateAtThatPosition) {
+  Engine live(b_.store(), {.snapshots = false});
+  std::vector<std::pair<uint64_t, Digests>> seen;
+  for (int round = 0; round < 5; ++round) {
+    Populate(b_, 7, round * 7);
+    ASSERT_TRUE(live.CatchUp().ok());
+    seen.emplace_back(live.position(), live.digests());
+  }
+  for (const auto& [p, digests] : seen) {
+    auto replay = Engine::ReplayUntil(b_.store(), p);
+    ASSERT_TRUE(replay.ok());
+    EXPECT_EQ((*replay)->position(), p);
+    EXPECT_EQ((*replay)->digests(), digests) << "at " << p;
+    Micros t = testing::kStart + static_cast<Micros>(p) * kMicrosPerSecond;
+    auto by_time = Engine::ReplayUntilTime(b_.store(), t + 500'000);
+    ASSERT_TRUE(by_time.ok());
+    EXPECT_EQ((*by_time)->position(), p);
+    EXPECT_EQ((*by_time)->digests(), digests);
+  }
+  // Clamped to the head; an empty replay before the first event.
+  EXPECT_EQ((*Engine::ReplayUntil(b_.store(), Head() + 50))->position(), Head());
+  EXPECT_EQ((*Engine::ReplayUntilTime(b_.store(), testing::kStart))->position(), 0u);
+  // A replay is read-only: it writes no snapshots.
+  EXPECT_FALSE((*Engine::ReplayUntil(b_.store(), 3))->SaveSnapshot().ok());
+  // Its audit stops at its position.
+  auto replay = std::move(Engine::ReplayUntil(b_.store(), 4)).value();
+  auto page = replay->Audit({});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->entries.size(), 4u);
+}
+
+TEST_F(EngineTest, RebuildFromZeroWhileRunningGivesTheSameDigests) {
+  Populate(b_, 60);
+  Engine engine(b_.store(), {.snapshots = false});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  Digests before = engine.digests();
+  Decision kept = engine.Check("u1", "products.edit", "w1");
+  ASSERT_TRUE(kept.allowed);
+  ASSERT_TRUE(engine.RebuildFromZero().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_EQ(engine.digests(), before);
+  EXPECT_EQ(engine.stats().rebuilds, 1u);
+  // Views handed out before the rebuild are still valid (the old state is retired).
+  EXPECT_EQ(kept.reason->role, "editor");
+  engine.Stop();
+  ASSERT_TRUE(engine.RebuildFromZero().ok());  // not running: rebuilds synchronously
+  EXPECT_EQ(engine.digests(), before);
+}
+
+TEST_F(EngineTest, QueriesRunConcurrentlyWithApplying) {
+  Engine engine(b_.store(), {.snapshots = false, .apply_batch = 8});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));  // w1 exists before the readers ask about it
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> queries{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!done) {
+        Decision d = engine.Check("u1", "products.edit", "w1");
+        (void)d;
+        auto m = engine.Members("w1");
+        EXPECT_TRUE(m.ok());
+        auto a = engine.Audit({.workspace = "w1"}, {.limit = 10});
+        EXPECT_TRUE(a.ok());
+        ++queries;
+      }
+    });
+  }
+  Populate(b_, 200);
+  ASSERT_TRUE(engine.WaitFor(Head(), 10s));
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(queries.load(), 0u);
+  EXPECT_EQ(engine.digests(), FullRebuildDigests());
+}
+
+TEST_F(EngineTest, StopsPromptlyWhenTheStoreIsShutDown) {
+  Engine engine(b_.store(), {.snapshots = false});
+  ASSERT_TRUE(engine.Start().ok());
+  b_.store().Shutdown();
+  std::this_thread::sleep_for(50ms);  // the thread must not spin meanwhile
+  auto start = std::chrono::steady_clock::now();
+  engine.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+}  // namespace
+}  // namespace roster::projections
