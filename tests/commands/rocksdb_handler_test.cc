@@ -1,0 +1,244 @@
+// The command handler over the durable RocksDbEventStore: threads racing commands on one
+// account never break a rule, two handlers (two processes' worth of caches) over one store
+// stay correct through version conflicts, and a restart rebuilds exactly the same state.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "commands/handler.h"
+#include "storage/rocksdb_store.h"
+#include "tests/commands/test_support.h"
+
+namespace roster::commands {
+namespace {
+
+using namespace roster::commands::testing;
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/roster-commands-XXXXXX";
+    char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr) std::abort();
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+constexpr int kThreads = 8;
+
+class RocksDbHandlerTest : public ::testing::Test {
+ protected:
+  RocksDbHandlerTest() { Reopen(); }
+
+  void Reopen() {
+    handler_.reset();
+    store_.reset();
+    auto opened = storage::RocksDbEventStore::Open(storage::RocksDbOptions{.path = dir_.path()});
+    ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+    store_ = std::move(opened).value();
+    handler_ = std::make_unique<CommandHandler>(*store_, clock_);
+    ASSERT_TRUE(handler_->status().ok()) << handler_->status().ToString();
+  }
+
+  CommandResult Ok(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
+    auto r = handler_->Execute(c, a, m);
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    return r.ok() ? *r : CommandResult{};
+  }
+
+  void SetUpWorld() {
+    Ok(OpenAccount{"a1", "Acme", "standard", "global", "owner", Mail("owner")});
+    Ok(CreateWorkspace{"a1", "w1", "One", "standard", {}}, U("owner"));
+  }
+
+  // Runs fn(i) on kThreads threads released together.
+  template <class Fn>
+  void Race(Fn fn) {
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < kThreads) std::this_thread::yield();
+        fn(i);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+
+  size_t CountEvents(events::EventType type) {
+    size_t n = 0;
+    EXPECT_TRUE(store_
+                    ->Scan(1, 0,
+                           [&](const events::RecordedEvent& e) {
+                             n += e.envelope.type == type ? 1 : 0;
+                             return true;
+                           })
+                    .ok());
+    return n;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<storage::RocksDbEventStore> store_;
+  std::unique_ptr<CommandHandler> handler_;
+};
+
+TEST_F(RocksDbHandlerTest, EightThreadsInvitingOneAddressYieldOneInvitation) {
+  SetUpWorld();
+  std::atomic<int> sent{0}, pending{0}, other{0};
+  Race([&](int) {
+    auto r = handler_->Execute(SendInvite{"w1", Mail("bob"), "viewer", {}, {}}, U("owner"), {});
+    if (r.ok()) {
+      sent.fetch_add(1);
+    } else if (r.error().code() == ErrorCode::kInvitePending) {
+      pending.fetch_add(1);
+    } else {
+      other.fetch_add(1);
+    }
+  });
+  EXPECT_EQ(sent.load(), 1);
+  EXPECT_EQ(pending.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(CountEvents(events::EventType::kInviteSent), 1u);
+}
+
+TEST_F(RocksDbHandlerTest, ConcurrentDemotionsKeepOneAdmin) {
+  SetUpWorld();
+  for (int i = 0; i < kThreads; ++i) {
+    std::string user = "adm" + std::to_string(i);
+    auto inv = Ok(SendInvite{"w1", Mail(user), "admin", {}, {}}, U("owner"));
+    Ok(AcceptInvite{inv.token}, U(user));
+  }
+  // Every admin demotes the next one, and the owner demotes them all, at once.
+  std::atomic<int> last_admin{0};
+  Race([&](int i) {
+    std::string target = "adm" + std::to_string((i + 1) % kThreads);
+    for (const Actor& actor : {U("adm" + std::to_string(i)), U("owner")}) {
+      auto r = handler_->Execute(UpdateMember{"w1", target, "editor", {}, {}}, actor, {});
+      if (!r.ok() && r.error().code() == ErrorCode::kLastAdmin) last_admin.fetch_add(1);
+    }
+  });
+  auto state = handler_->SnapshotAccount("a1");
+  ASSERT_TRUE(state.has_value());
+  int admins = 0;
+  for (const auto& [uid, m] : state->workspaces.at("w1").members) admins += m.role == "admin";
+  EXPECT_EQ(admins, 1);
+  EXPECT_GE(last_admin.load(), 1);
+}
+
+TEST_F(RocksDbHandlerTest, TwoHandlersOverOneStoreResolveConflictsByRetrying) {
+  SetUpWorld();
+  CommandHandler second(*store_, clock_, HandlerOptions{.max_attempts = 50});
+  ASSERT_TRUE(second.status().ok());
+  // Distinct addresses: everyone succeeds, through retries when the other handler moved
+  // the stream.
+  std::atomic<int> failures{0};
+  Race([&](int i) {
+    CommandHandler& h = i % 2 == 0 ? *handler_ : second;
+    for (int k = 0; k < 5; ++k) {
+      std::string email = "u" + std::to_string(i) + "-" + std::to_string(k) + "@x.io";
+      auto r = h.Execute(SendInvite{"w1", email, "viewer", {}, {}}, U("owner"), {});
+      if (!r.ok()) {
+        failures.fetch_add(1);
+        ADD_FAILURE() << r.error().ToString();
+      }
+    }
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CountEvents(events::EventType::kInviteSent), size_t{kThreads * 5});
+  // One address from both handlers at once: still exactly one invitation.
+  std::atomic<int> sent{0};
+  Race([&](int i) {
+    CommandHandler& h = i % 2 == 0 ? *handler_ : second;
+    auto r = h.Execute(SendInvite{"w1", Mail("same"), "viewer", {}, {}}, U("owner"), {});
+    if (r.ok()) sent.fetch_add(1);
+  });
+  EXPECT_EQ(sent.load(), 1);
+  // Both caches agree with the log.
+  EXPECT_EQ(*handler_->SnapshotAccount("a1"), *second.SnapshotAccount("a1"));
+}
+
+TEST_F(RocksDbHandlerTest, ManyAccountsInParallelThenARestartRebuildsTheSameState) {
+  Race([&](int i) {
+    std::string a = "acct" + std::to_string(i);
+    std::string owner = "own" + std::to_string(i);
+    std::string ws = "ws" + std::to_string(i);
+    Ok(OpenAccount{a, "A", "standard", i % 2 ? "eu" : "global", owner, Mail(owner)});
+    Ok(CreateWorkspace{a, ws, "W", i % 3 ? "standard" : "orders", {}}, U(owner));
+    std::string role = i % 3 ? "editor" : "reviewer";
+    for (int k = 0; k < 10; ++k) {
+      std::string u = "m" + std::to_string(i) + "_" + std::to_string(k);
+      auto inv = Ok(SendInvite{ws, Mail(u), role, {}, {}}, U(owner));
+      if (k % 3 == 0) inv.token = Ok(ResendInvite{inv.invitation_id}, U(owner)).token;
+      if (k % 2 == 0) Ok(AcceptInvite{inv.token}, U(u));
+    }
+    auto link = Ok(PutInviteLink{ws, role, false}, U(owner));
+    Ok(JoinByLink{link.token}, U("linker" + std::to_string(i)));
+  });
+  std::map<std::string, std::string> digests;
+  for (int i = 0; i < kThreads; ++i) {
+    std::string a = "acct" + std::to_string(i);
+    auto s = handler_->SnapshotAccount(a);
+    ASSERT_TRUE(s.has_value());
+    digests[a] = StateDigest(*s);
+    EXPECT_EQ(s->workspaces.begin()->second.members.size(), 6u);
+  }
+  EXPECT_TRUE(store_->Verify().ok);
+
+  Reopen();
+  for (const auto& [a, digest] : digests) {
+    auto s = handler_->SnapshotAccount(a);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(StateDigest(*s), digest) << a;
+  }
+  EXPECT_EQ(handler_->directory().AccountCount(), size_t{kThreads});
+}
+
+TEST_F(RocksDbHandlerTest, AnIdempotentRepeatAfterReopeningReturnsTheSameToken) {
+  SetUpWorld();
+  CommandMeta meta{.idempotency_key = "req-7", .fingerprint = "sha:abc"};
+  auto first = Ok(SendInvite{"w1", Mail("bob"), "viewer", {}, {}}, U("owner"), meta);
+  Reopen();
+  auto again = handler_->Execute(SendInvite{"w1", Mail("bob"), "viewer", {}, {}}, U("owner"), meta);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(again->deduplicated);
+  EXPECT_EQ(again->token, first.token);
+  EXPECT_EQ(again->invitation_id, first.invitation_id);
+  EXPECT_EQ(again->position, first.position);
+  CommandMeta reused{.idempotency_key = "req-7", .fingerprint = "sha:def"};
+  auto bad = handler_->Execute(SendInvite{"w1", Mail("x"), "viewer", {}, {}}, U("owner"), reused);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kIdempotencyKeyReused);
+  // A concurrent repeat of one keyed request appends once.
+  CommandMeta once{.idempotency_key = "req-8", .fingerprint = "sha:1"};
+  std::atomic<int> ok{0};
+  std::set<std::string> tokens;
+  std::mutex mu;
+  Race([&](int) {
+    auto r = handler_->Execute(SendInvite{"w1", Mail("carol"), "viewer", {}, {}}, U("owner"), once);
+    if (r.ok()) {
+      ok.fetch_add(1);
+      std::lock_guard lock(mu);
+      tokens.insert(r->token);
+    }
+  });
+  EXPECT_EQ(ok.load(), kThreads);
+  EXPECT_EQ(tokens.size(), 1u);
+  EXPECT_EQ(CountEvents(events::EventType::kInviteSent), 2u);
+}
+
+}  // namespace
+}  // namespace roster::commands
