@@ -516,11 +516,7 @@ class Session : public std::enable_shared_from_this<Session> {
                          });
         return;
       case StreamQueue::PopResult::kFailed:
-        if (stream_queue_->stalled()) {
-          server_.metrics().dropped_streams.Inc();
-          server_.log().warn("connection {}: dropped a stream client that stopped reading",
-                             remote_);
-        }
+        CountStalledStream();
         EndStream(net::error::make_error_code(net::error::timed_out));
         return;
     }
@@ -620,13 +616,23 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  void CountStalledStream() {
+    if (stream_queue_ && stream_queue_->stalled()) {
+      server_.metrics().dropped_streams.Inc();
+      server_.log().warn("connection {}: dropped a stream client that stopped reading", remote_);
+    }
+  }
+
   void Close() {
     if (closing_) return;
     closing_ = true;
     closed_.store(true, std::memory_order_relaxed);
     timer_.cancel();
     linger_timer_.cancel();
-    if (stream_queue_) stream_queue_->Cancel();
+    if (stream_queue_) {
+      CountStalledStream();
+      stream_queue_->Cancel();
+    }
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);

@@ -1,0 +1,392 @@
+// The server in-process, on a free port, driven over real sockets: keep-alive, pipelining,
+// limits, timeouts, streaming, overload and graceful stop.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/app.h"
+#include "tests/gateway/http_client.h"
+
+namespace roster::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HttpClient;
+using testing::HttpResult;
+using testing::RawConnection;
+
+constexpr char kKey[] = "in-process-service-key";
+
+std::shared_ptr<spdlog::logger> QuietLogger() {
+  static auto logger =
+      std::make_shared<spdlog::logger>("quiet", std::make_shared<spdlog::sinks::null_sink_mt>());
+  return logger;
+}
+
+// An App on 127.0.0.1:0 served by a background thread.
+class TestServer {
+ public:
+  explicit TestServer(ServerOptions options = {}, std::function<void(Router&)> routes = nullptr)
+      : app_(MakeOptions(std::move(options))) {
+    if (routes) routes(app_.router());
+    Status st = app_.Listen();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    thread_ = std::thread([this] {
+      app_.Run();
+      stopped_.set_value();
+    });
+  }
+  ~TestServer() {
+    app_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  uint16_t port() const { return app_.port(); }
+  App& app() { return app_; }
+  void Stop() { app_.Stop(); }
+  // True once Run() has returned.
+  bool WaitStopped(std::chrono::milliseconds timeout) {
+    return stopped_future_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  static AppOptions MakeOptions(ServerOptions options) {
+    options.address = "127.0.0.1";
+    options.port = 0;
+    if (options.io_threads == 0) options.io_threads = 2;
+    options.log = QuietLogger();
+    return AppOptions{.server = options,
+                      .auth = {.service_key = kKey},
+                      .log = QuietLogger(),
+                      .access_log = QuietLogger(),
+                      .test_routes = true};
+  }
+
+  App app_;
+  std::promise<void> stopped_;
+  std::shared_future<void> stopped_future_ = stopped_.get_future().share();
+  std::thread thread_;
+};
+
+std::string Get(std::string_view target, std::string_view request_id = {}) {
+  std::string r = "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n";
+  if (!request_id.empty()) r += "X-Request-Id: " + std::string(request_id) + "\r\n";
+  return r + "\r\n";
+}
+
+TEST(Server, KeepAliveServesManyRequestsOnOneConnection) {
+  TestServer server;
+  HttpClient client(server.port());
+  for (int i = 0; i < 5; ++i) {
+    HttpResult r = client.Get("/health");
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_TRUE(r.keep_alive);
+    EXPECT_EQ(r.body, R"({"status":"ok"})");
+  }
+  EXPECT_EQ(client.connects(), 1);
+}
+
+TEST(Server, PipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow) {
+  TestServer server;
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(Get("/_test/sleep?ms=200", "r1") + Get("/health", "r2") +
+                     Get("/nope", "r3") + Get("/ready", "r4")));
+  std::vector<std::pair<std::string, int>> want = {{"r1", 200}, {"r2", 200}, {"r3", 404},
+                                                   {"r4", 200}};
+  for (const auto& [id, status] : want) {
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, status) << id << " " << r.error;
+    EXPECT_EQ(r.Header("x-request-id"), id);
+  }
+}
+
+TEST(Server, MorePipelinedRequestsThanTheQueueHoldsAreAllAnswered) {
+  TestServer server({.pipeline_limit = 2});
+  RawConnection c(server.port());
+  std::string burst;
+  for (int i = 0; i < 20; ++i) burst += Get("/health", "p" + std::to_string(i));
+  ASSERT_TRUE(c.Send(burst));
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, 200) << i << " " << r.error;
+    EXPECT_EQ(r.Header("x-request-id"), "p" + std::to_string(i));
+  }
+}
+
+TEST(Server, OversizedBodyIs413ThenClose) {
+  TestServer server({.body_limit = 1024});
+  RawConnection c(server.port());
+  std::string body(4000, 'x');
+  ASSERT_TRUE(c.Send("POST /_test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                     "Content-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  HttpResult r = c.ReadResponse();
+  ASSERT_EQ(r.status, 413) << r.error;
+  EXPECT_EQ(r.Header("content-type"), "application/problem+json");
+  EXPECT_EQ(r.Json().as_object()["code"], "body_too_large");
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST(Server, OversizedChunkedBodyIs413) {
+  TestServer server({.body_limit = 100});
+  RawConnection c(server.port());
+  std::string chunk(200, 'x');
+  ASSERT_TRUE(c.Send("POST /_test/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "c8\r\n" + chunk + "\r\n0\r\n\r\n"));
+  HttpResult r = c.ReadResponse();
+  ASSERT_EQ(r.status, 413) << r.error;
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST(Server, ExpectContinueGetsAGoAheadOrAnEarly413) {
+  TestServer server({.body_limit = 1024});
+  {
+    RawConnection c(server.port());
+    ASSERT_TRUE(c.Send("POST /_test/echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                       "Authorization: Bearer " + std::string(kKey) +
+                       "\r\nContent-Length: 9\r\n\r\n"));
+    HttpResult go = c.ReadResponse();
+    ASSERT_EQ(go.status, 100) << go.error;
+    ASSERT_TRUE(c.Send(R"({"a":12})" " "));
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, 200) << r.error << r.body;
+    EXPECT_EQ(r.Json().as_object()["bytes"], 9);
+  }
+  {
+    RawConnection c(server.port());
+    ASSERT_TRUE(c.Send("POST /_test/echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 5000\r\n\r\n"));
+    HttpResult r = c.ReadResponse();  // without sending the body
+    ASSERT_EQ(r.status, 413) << r.error;
+  }
+}
+
+TEST(Server, OversizedHeadersAre431ThenClose) {
+  TestServer server({.header_limit = 4096});
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.Send("GET /health HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(8000, 'a') +
+                     "\r\n\r\n"));
+  HttpResult r = c.ReadResponse();
+  ASSERT_EQ(r.status, 431) << r.error;
+  EXPECT_EQ(r.Json().as_object()["code"], "headers_too_large");
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST(Server, MalformedRequestLineIs400ThenClose) {
+  TestServer server;
+  for (std::string garbage : {"GARBAGE\r\n\r\n", "GET /health HTTP/9.9\r\n\r\n",
+                              "GET /he alth HTTP/1.1\r\nHost: t\r\n\r\n",
+                              "GET /health HTTP/1.1\r\nBad Header\r\n\r\n"}) {
+    RawConnection c(server.port());
+    ASSERT_TRUE(c.Send(garbage));
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, 400) << garbage << " " << r.error;
+    EXPECT_EQ(r.Json().as_object()["code"], "malformed_request");
+    EXPECT_TRUE(c.WaitClosed(3s)) << garbage;
+  }
+}
+
+TEST(Server, NonOriginFormTargetIs400ButKeepsTheConnection) {
+  TestServer server;
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.Send("GET http://example.com/health HTTP/1.1\r\nHost: t\r\n\r\n" +
+                     Get("/health")));
+  EXPECT_EQ(c.ReadResponse().status, 400);
+  EXPECT_EQ(c.ReadResponse().status, 200);
+}
+
+TEST(Server, ASlowlorisRequestIsCutAtTheReadTimeout) {
+  TestServer server({.read_timeout = 300ms});
+  RawConnection c(server.port());
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.Send("GET /health HTTP/1.1\r\nHost: t\r\n"));
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(c.Send("X-Slow: 1\r\n"));  // trickling bytes does not extend the deadline
+  EXPECT_TRUE(c.WaitClosed(3s));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 250ms);
+  EXPECT_LT(elapsed, 2500ms);
+}
+
+TEST(Server, AnIdleKeepAliveConnectionIsClosedAtTheReadTimeout) {
+  TestServer server({.read_timeout = 300ms});
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.Send(Get("/health")));
+  ASSERT_EQ(c.ReadResponse().status, 200);
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST(Server, ASlowHandlerIsNotCutByTheReadTimeout) {
+  TestServer server({.read_timeout = 200ms});
+  HttpClient client(server.port());
+  HttpResult r = client.Get("/_test/sleep?ms=600");
+  EXPECT_EQ(r.status, 200) << r.error;
+}
+
+TEST(Server, AHandlerExceptionIsA500AndTheServerGoesOn) {
+  TestServer server({}, [](Router& router) {
+    router.Add(Method::kGet, "/boom", {.auth = AuthRequirement::kNone},
+               [](const HttpRequest&, const PathParams&, RequestContext&) -> HttpResponse {
+                 throw std::logic_error("bug");
+               });
+  });
+  HttpClient client(server.port());
+  HttpResult r = client.Get("/boom");
+  ASSERT_EQ(r.status, 500) << r.error;
+  EXPECT_EQ(r.Json().as_object()["code"], "internal");
+  EXPECT_EQ(client.Get("/health").status, 200);
+}
+
+TEST(Server, HeadAnswersHeadersOnly) {
+  TestServer server;
+  HttpClient client(server.port());
+  HttpResult r = client.Request("HEAD", "/health");
+  ASSERT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.Header("content-length"), "15");
+  EXPECT_EQ(client.Get("/health").body, R"({"status":"ok"})");  // framing intact
+  EXPECT_EQ(client.connects(), 1);
+}
+
+TEST(Server, StreamsAChunkedBody) {
+  TestServer server;
+  HttpClient client(server.port());
+  HttpResult r = client.Get("/_test/stream?chunks=100&bytes=1000");
+  ASSERT_EQ(r.status, 200) << r.error;
+  EXPECT_TRUE(r.chunked);
+  EXPECT_EQ(r.Header("content-type"), "text/plain");
+  EXPECT_EQ(r.body.size(), 100u * 1001u);
+  EXPECT_EQ(client.Get("/health").status, 200);  // the connection is reusable after
+  EXPECT_EQ(client.connects(), 1);
+}
+
+TEST(Server, AStreamClientThatStopsReadingIsDroppedWithBoundedMemory) {
+  std::atomic<bool> producer_done{false};
+  std::atomic<int64_t> produced{0};
+  ServerOptions options;
+  options.stream = {.max_chunks = 4, .max_bytes = 1 << 20, .stall_timeout = 200ms};
+  options.write_timeout = 1s;
+  TestServer server(options, [&](Router& router) {
+    router.Add(Method::kGet, "/firehose", {.auth = AuthRequirement::kNone},
+               [&](const HttpRequest&, const PathParams&, RequestContext&) {
+                 return StreamResponse("text/plain", [&](StreamSink& sink) {
+                   std::string chunk(64 << 10, 'x');
+                   while (sink.Write(chunk)) produced.fetch_add(static_cast<int64_t>(chunk.size()));
+                   producer_done.store(true);
+                 });
+               });
+  });
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.Send(Get("/firehose")));  // and never read
+  for (int i = 0; i < 200 && !producer_done.load(); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(producer_done.load());
+  // Socket buffers plus the queue: megabytes, not unbounded.
+  EXPECT_LT(produced.load(), int64_t{64} << 20);
+  HttpClient client(server.port());
+  bool counted = false;
+  for (int i = 0; i < 60 && !counted; ++i) {
+    counted = client.Get("/metrics").body.find("roster_http_dropped_streams_total 1") !=
+              std::string::npos;
+    if (!counted) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(counted);
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST(Server, AFullWorkerQueueAnswers503WithRetryAfter) {
+  TestServer server({.workers = 1, .worker_queue = 0});
+  std::thread slow([&] {
+    HttpClient client(server.port());
+    EXPECT_EQ(client.Get("/_test/sleep?ms=800").status, 200);
+  });
+  std::this_thread::sleep_for(200ms);
+  HttpClient client(server.port());
+  HttpResult r = client.Get("/health");
+  EXPECT_EQ(r.status, 503) << r.error;
+  EXPECT_EQ(r.Json().as_object()["code"], "unavailable");
+  EXPECT_EQ(r.Header("retry-after"), "1");
+  slow.join();
+  EXPECT_EQ(client.Get("/health").status, 200);
+}
+
+TEST(Server, ConnectionsOverTheCapAreAnswered503AndClosed) {
+  TestServer server({.max_connections = 2});
+  HttpClient a(server.port()), b(server.port());
+  ASSERT_EQ(a.Get("/health").status, 200);
+  ASSERT_EQ(b.Get("/health").status, 200);
+  RawConnection c(server.port());
+  HttpResult r = c.ReadResponse();
+  EXPECT_EQ(r.status, 503) << r.error;
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(c.WaitClosed(3s));
+  EXPECT_EQ(a.Get("/health").status, 200);  // the others are unaffected
+}
+
+TEST(Server, StopLetsAnInFlightRequestFinish) {
+  TestServer server({.drain_timeout = 5s});
+  std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
+    HttpClient client(server.port());
+    return client.Get("/_test/sleep?ms=500");
+  });
+  std::this_thread::sleep_for(150ms);
+  server.Stop();
+  HttpResult r = in_flight.get();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_FALSE(r.keep_alive);  // Connection: close while draining
+  EXPECT_TRUE(server.WaitStopped(3s));
+  HttpClient late(server.port());
+  EXPECT_EQ(late.Get("/health").status, 0);  // no longer accepting
+}
+
+TEST(Server, StopClosesIdleConnectionsAtOnce) {
+  TestServer server({.drain_timeout = 10s});
+  RawConnection idle(server.port());
+  ASSERT_TRUE(idle.Send(Get("/health")));
+  ASSERT_EQ(idle.ReadResponse().status, 200);
+  auto start = std::chrono::steady_clock::now();
+  server.Stop();
+  EXPECT_TRUE(idle.WaitClosed(3s));
+  EXPECT_TRUE(server.WaitStopped(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(Server, StopEndsALiveStream) {
+  TestServer server({.drain_timeout = 5s});
+  std::future<HttpResult> stream = std::async(std::launch::async, [&] {
+    HttpClient client(server.port());
+    return client.Get("/_test/stream?forever=1&bytes=10&interval_ms=20");
+  });
+  std::this_thread::sleep_for(300ms);
+  server.Stop();
+  HttpResult r = stream.get();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_TRUE(r.chunked);
+  EXPECT_GT(r.body.size(), 0u);
+  EXPECT_TRUE(server.WaitStopped(3s));
+}
+
+TEST(Server, TheDrainDeadlineCutsWhatIsLeft) {
+  TestServer server({.drain_timeout = 200ms});
+  std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
+    HttpClient client(server.port());
+    return client.Get("/_test/sleep?ms=1500");
+  });
+  std::this_thread::sleep_for(150ms);
+  auto start = std::chrono::steady_clock::now();
+  server.Stop();
+  HttpResult r = in_flight.get();
+  EXPECT_EQ(r.status, 0);  // cut: no answer
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1200ms);
+  EXPECT_TRUE(server.WaitStopped(5s));
+}
+
+}  // namespace
+}  // namespace roster::gateway
