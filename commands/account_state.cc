@@ -40,6 +40,25 @@ Partner* MutablePartner(AccountState& s, const std::string& id) {
   return it == s.partners.end() ? nullptr : &it->second;
 }
 
+void DropPending(AccountState& s, const Invitation& inv) {
+  auto it = s.pending_by_email.find(PendingKey(inv.workspace_id, inv.email_key));
+  if (it == s.pending_by_email.end()) return;
+  std::erase(it->second, inv.invitation_id);
+  if (it->second.empty()) s.pending_by_email.erase(it);
+}
+
+// Erases `index[key]` when it still points at `value`.
+void EraseIfMapsTo(std::map<std::string, std::string>& index, const std::string& key,
+                   const std::string& value) {
+  auto it = index.find(key);
+  if (it != index.end() && it->second == value) index.erase(it);
+}
+
+void SetLinkToken(AccountState& s, Workspace& w, const events::Bytes& hash) {
+  if (w.link) EraseIfMapsTo(s.link_by_token, w.link->token_hash.data, w.workspace_id);
+  s.link_by_token[hash.data] = w.workspace_id;
+}
+
 // ---- canonical rendering for StateDigest ----
 class Canon {
  public:
@@ -94,6 +113,38 @@ std::string_view PartnerStatusName(PartnerStatus status) {
   return "invited";
 }
 
+std::string PendingKey(std::string_view workspace_id, const events::Bytes& email_key) {
+  std::string key(workspace_id);
+  key += '/';
+  key += email_key.data;
+  return key;
+}
+
+const std::vector<std::string>& AccountState::PendingInvitations(
+    std::string_view workspace_id, const events::Bytes& email_key) const {
+  static const std::vector<std::string> kNone;
+  auto it = pending_by_email.find(PendingKey(workspace_id, email_key));
+  return it == pending_by_email.end() ? kNone : it->second;
+}
+
+const Invitation* AccountState::FindInvitationByToken(const events::Bytes& token_hash) const {
+  auto it = invitation_by_token.find(token_hash.data);
+  if (it == invitation_by_token.end()) return nullptr;
+  auto inv = invitations.find(it->second);
+  if (inv == invitations.end()) return nullptr;
+  if (!ConstantTimeEqual(inv->second.token_hash.data, token_hash.data)) return nullptr;
+  return &inv->second;
+}
+
+const Workspace* AccountState::FindWorkspaceByLinkToken(const events::Bytes& token_hash) const {
+  auto it = link_by_token.find(token_hash.data);
+  if (it == link_by_token.end()) return nullptr;
+  const Workspace* w = FindWorkspace(it->second);
+  if (w == nullptr || !w->link) return nullptr;
+  if (!ConstantTimeEqual(w->link->token_hash.data, token_hash.data)) return nullptr;
+  return w;
+}
+
 const Workspace* AccountState::FindWorkspace(std::string_view workspace_id) const {
   auto it = workspaces.find(std::string(workspace_id));
   return it == workspaces.end() ? nullptr : &it->second;
@@ -120,16 +171,23 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
             s.members[e.owner_user_id] = AccountMember{e.owner_user_id, e.owner_email_key,
                                                        e.owner_subject, "owner", env.position,
                                                        env.recorded_at};
+            s.members_by_email[e.owner_email_key.data] = e.owner_user_id;
           },
           [&](const events::AccountMemberAdded& e) {
             s.members[e.user_id] = AccountMember{e.user_id, e.email_key, e.subject, e.role,
                                                  env.position, env.recorded_at};
+            s.members_by_email[e.email_key.data] = e.user_id;
           },
           [&](const events::AccountMemberRoleChanged& e) {
             auto it = s.members.find(e.user_id);
             if (it != s.members.end()) it->second.role = e.to_role;
           },
-          [&](const events::AccountMemberRemoved& e) { s.members.erase(e.user_id); },
+          [&](const events::AccountMemberRemoved& e) {
+            auto it = s.members.find(e.user_id);
+            if (it == s.members.end()) return;
+            EraseIfMapsTo(s.members_by_email, it->second.email_key.data, e.user_id);
+            s.members.erase(it);
+          },
           [&](const events::WorkspaceCreated& e) {
             Workspace& w = s.workspaces[e.workspace_id];
             w.workspace_id = e.workspace_id;
@@ -154,7 +212,12 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
             if (auto* m = MutableMember(s, e.workspace_id, e.user_id)) m->scope = e.scope;
           },
           [&](const events::MemberRemoved& e) {
-            if (Workspace* w = MutableWorkspace(s, e.workspace_id)) w->members.erase(e.user_id);
+            Workspace* w = MutableWorkspace(s, e.workspace_id);
+            if (w == nullptr) return;
+            auto it = w->members.find(e.user_id);
+            if (it == w->members.end()) return;
+            EraseIfMapsTo(w->members_by_email, it->second.email_key.data, e.user_id);
+            w->members.erase(it);
           },
           [&](const events::InviteSent& e) {
             Invitation inv;
@@ -169,21 +232,30 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
             inv.sent_at = env.recorded_at;
             inv.expires_at = e.expires_at;
             inv.invited_by = env.actor;
+            if (Invitation* old = MutableInvitation(s, e.invitation_id)) {
+              DropPending(s, *old);  // an id is never reused; stay total anyway
+            }
+            s.pending_by_email[PendingKey(e.workspace_id, e.email_key)].push_back(e.invitation_id);
+            s.invitation_by_token[e.token_hash.data] = e.invitation_id;
             s.invitations[e.invitation_id] = std::move(inv);
           },
           [&](const events::InviteResent& e) {
             if (Invitation* inv = MutableInvitation(s, e.invitation_id)) {
+              EraseIfMapsTo(s.invitation_by_token, inv->token_hash.data, e.invitation_id);
               inv->token_hash = e.token_hash;
               inv->expires_at = e.expires_at;
+              s.invitation_by_token[e.token_hash.data] = e.invitation_id;
             }
           },
           [&](const events::InviteCancelled& e) {
             if (Invitation* inv = MutableInvitation(s, e.invitation_id)) {
+              DropPending(s, *inv);
               inv->status = InvitationStatus::kCancelled;
             }
           },
           [&](const events::InviteAccepted& e) {
             if (Invitation* inv = MutableInvitation(s, e.invitation_id)) {
+              DropPending(s, *inv);
               inv->status = InvitationStatus::kAccepted;
             }
             if (Workspace* w = MutableWorkspace(s, e.workspace_id)) {
@@ -191,16 +263,19 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
                   WorkspaceMember{e.user_id, e.email_key, e.subject,    e.role,
                                   e.access,  e.scope,     "invite",     env.position,
                                   env.recorded_at};
+              w->members_by_email[e.email_key.data] = e.user_id;
             }
           },
           [&](const events::InviteSuperseded& e) {
             if (Invitation* inv = MutableInvitation(s, e.invitation_id)) {
+              DropPending(s, *inv);
               inv->status = InvitationStatus::kSuperseded;
               inv->superseded_by = e.superseded_by;
             }
           },
           [&](const events::LinkCreated& e) {
             if (Workspace* w = MutableWorkspace(s, e.workspace_id)) {
+              SetLinkToken(s, *w, e.token_hash);
               w->link = InviteLink{e.role, e.token_hash, true, env.recorded_at, env.actor};
             }
           },
@@ -211,6 +286,7 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
           },
           [&](const events::LinkRegenerated& e) {
             if (Workspace* w = MutableWorkspace(s, e.workspace_id); w && w->link) {
+              SetLinkToken(s, *w, e.token_hash);
               w->link->token_hash = e.token_hash;
             }
           },
@@ -224,6 +300,7 @@ void Evolve(AccountState& s, const RecordedEvent& recorded) {
               w->members[e.user_id] = WorkspaceMember{
                   e.user_id, e.email_key, e.subject, e.role, {}, {}, "link", env.position,
                   env.recorded_at};
+              w->members_by_email[e.email_key.data] = e.user_id;
             }
           },
           [&](const events::PartnerInvited& e) {

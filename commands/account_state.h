@@ -98,6 +98,8 @@ struct Workspace {
   std::optional<InviteLink> link;
   Micros created_at = 0;
   uint64_t created_position = 0;
+  // Index derived by Evolve: member email key → user_id (rule 4 without a scan).
+  std::map<std::string, std::string> members_by_email;
   friend bool operator==(const Workspace&, const Workspace&) = default;
 };
 
@@ -135,11 +137,33 @@ struct AccountState {
   std::map<std::string, Invitation> invitations;     // by invitation_id, every status
   std::map<std::string, Partner> partners;           // by partner_id, revoked ones too
   std::map<std::string, ShareGrant> shares;          // by grantee_user_id, live grants only
+
+  // ---- indexes, derived by Evolve from the fields above (not part of StateDigest) ----
+  // Pending invitations (expired ones included) by workspace_id + '/' + email key bytes.
+  std::map<std::string, std::vector<std::string>> pending_by_email;
+  // Current token hash → invitation id, for every status (a resend replaces the entry).
+  std::map<std::string, std::string> invitation_by_token;
+  // Current link token hash → workspace id (enabled or not; the decider checks).
+  std::map<std::string, std::string> link_by_token;
+  // Account member email key → user_id.
+  std::map<std::string, std::string> members_by_email;
+
   friend bool operator==(const AccountState&, const AccountState&) = default;
 
   const Workspace* FindWorkspace(std::string_view workspace_id) const;
   const AccountMember* FindAccountMember(std::string_view user_id) const;
+  // Pending (possibly expired) invitation ids for an address in a workspace; never null.
+  const std::vector<std::string>& PendingInvitations(std::string_view workspace_id,
+                                                     const events::Bytes& email_key) const;
+  // The invitation whose current token hash is `token_hash`, or nullptr. The final
+  // comparison is constant-time (ConstantTimeEqual).
+  const Invitation* FindInvitationByToken(const events::Bytes& token_hash) const;
+  // The workspace whose link's current token hash is `token_hash`, or nullptr.
+  const Workspace* FindWorkspaceByLinkToken(const events::Bytes& token_hash) const;
 };
+
+// Key of AccountState::pending_by_email.
+std::string PendingKey(std::string_view workspace_id, const events::Bytes& email_key);
 
 // Folds one recorded event into `state` (the stream's next event, in version order).
 // Total: an event that refers to something unknown is applied as far as it can be and

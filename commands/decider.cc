@@ -159,12 +159,9 @@ size_t CountWorkspaceManagers(const Workspace& ws) {
   return n;
 }
 
-size_t CountAccountManagers(const AccountState& s) {
-  size_t n = 0;
-  for (const auto& [uid, m] : s.members) {
-    if (HoldsAtAccountLevel(s, uid, kTeamManage)) ++n;
-  }
-  return n;
+bool AccountRoleManages(const std::string& role) {
+  const policy::Patterns* p = policy::AccountRole(role);
+  return p != nullptr && policy::PatternsAllow(*p, kTeamManage);
 }
 
 // A workspace keeps at least one workspace-level member with team.manage once it has one.
@@ -182,6 +179,17 @@ std::string LastManagerMessage(const Workspace& ws, const std::string& user_id) 
          ws.workspace_id;
 }
 
+// Rule 10 for one member whose grant changes (or who leaves: manages_after = false),
+// without copying the workspace.
+Status CheckMemberKeepsManager(const Workspace& ws, const std::string& user_id,
+                               bool manages_before, bool manages_after) {
+  if (!manages_before || manages_after) return Status::Ok();
+  for (const auto& [uid, m] : ws.members) {
+    if (uid != user_id && MemberManages(ws, m.role, m.access)) return Status::Ok();
+  }
+  return Fail(ErrorCode::kLastAdmin, LastManagerMessage(ws, user_id));
+}
+
 // ---- access helpers ----
 
 bool HasAccess(const AccountState& s, const Workspace& ws, std::string_view user_id,
@@ -191,12 +199,8 @@ bool HasAccess(const AccountState& s, const Workspace& ws, std::string_view user
     if (ws.members.count(std::string(user_id)) > 0) return true;
   }
   if (!email_key.data.empty()) {
-    for (const auto& [uid, m] : s.members) {
-      if (m.email_key == email_key) return true;
-    }
-    for (const auto& [uid, m] : ws.members) {
-      if (m.email_key == email_key) return true;
-    }
+    if (s.members_by_email.count(email_key.data) > 0) return true;
+    if (ws.members_by_email.count(email_key.data) > 0) return true;
   }
   return false;
 }
@@ -256,11 +260,9 @@ class Decider {
       return Fail(ErrorCode::kAlreadyMember,
                   "user_id: " + c.user_id + " is already a member of account " + s_.account_id);
     }
-    for (const auto& [uid, m] : s_.members) {
-      if (m.email_key == ctx_.email_key) {
-        return Fail(ErrorCode::kAlreadyMember,
-                    "email: this address already belongs to a member of account " + s_.account_id);
-      }
+    if (s_.members_by_email.count(ctx_.email_key.data) > 0) {
+      return Fail(ErrorCode::kAlreadyMember,
+                  "email: this address already belongs to a member of account " + s_.account_id);
     }
     Decision d;
     d.events.push_back(
@@ -286,9 +288,7 @@ class Decider {
     d.out.account_id = s_.account_id;
     d.out.role = c.role;
     if (m->role == c.role) return d;
-    AccountState after = s_;
-    after.members[c.user_id].role = c.role;
-    ROSTER_RETURN_IF_ERROR(CheckAccountKeepsManager(after, c.user_id));
+    ROSTER_RETURN_IF_ERROR(CheckAccountKeepsManager(*m, AccountRoleManages(c.role)));
     d.events.push_back(events::AccountMemberRoleChanged{c.user_id, m->role, c.role});
     return d;
   }
@@ -304,9 +304,7 @@ class Decider {
       return Fail(ErrorCode::kNotFound,
                   "user_id: no member " + c.user_id + " in account " + s_.account_id);
     }
-    AccountState after = s_;
-    after.members.erase(c.user_id);
-    ROSTER_RETURN_IF_ERROR(CheckAccountKeepsManager(after, c.user_id));
+    ROSTER_RETURN_IF_ERROR(CheckAccountKeepsManager(*m, false));
     Decision d;
     d.events.push_back(events::AccountMemberRemoved{c.user_id, m->role});
     d.out.account_id = s_.account_id;
@@ -435,11 +433,8 @@ class Decider {
         new_scope.groups = Dedup(*c.scope->groups);
       }
     }
-    Workspace after = w;
-    WorkspaceMember& am = after.members[c.user_id];
-    am.role = new_role;
-    am.access = new_access;
-    ROSTER_RETURN_IF_ERROR(CheckWorkspaceKeepsManager(w, after, LastManagerMessage(w, c.user_id)));
+    ROSTER_RETURN_IF_ERROR(CheckMemberKeepsManager(w, c.user_id, MemberManages(w, m.role, m.access),
+                                                   MemberManages(w, new_role, new_access)));
 
     Decision d;
     d.out.workspace_id = w.workspace_id;
@@ -461,9 +456,8 @@ class Decider {
     if (!target) return target.error();
     const Workspace& w = *target->first;
     const WorkspaceMember& m = *target->second;
-    Workspace after = w;
-    after.members.erase(c.user_id);
-    ROSTER_RETURN_IF_ERROR(CheckWorkspaceKeepsManager(w, after, LastManagerMessage(w, c.user_id)));
+    ROSTER_RETURN_IF_ERROR(
+        CheckMemberKeepsManager(w, c.user_id, MemberManages(w, m.role, m.access), false));
     Decision d;
     d.events.push_back(events::MemberRemoved{w.workspace_id, c.user_id, m.role});
     d.out.workspace_id = w.workspace_id;
@@ -493,8 +487,8 @@ class Decider {
                   "email: this address already has access to workspace " + w.workspace_id);
     }
     std::vector<std::string> expired;
-    for (const auto& [id, inv] : s_.invitations) {
-      if (inv.workspace_id != w.workspace_id || !(inv.email_key == ctx_.email_key)) continue;
+    for (const auto& id : s_.PendingInvitations(w.workspace_id, ctx_.email_key)) {
+      const Invitation& inv = s_.invitations.at(id);
       if (inv.ActiveAt(ctx_.now)) {
         Status st = Fail(ErrorCode::kInvitePending,
                          "email: invitation " + id + " to this address is already pending in "
@@ -566,14 +560,7 @@ class Decider {
   Result<Decision> operator()(const AcceptInvite& c) {
     ROSTER_RETURN_IF_ERROR(RequireUser(a_, "accepting an invitation"));
     if (c.token.empty()) return Fail(ErrorCode::kInvalidField, "token: required");
-    Bytes hash = TokenHash(c.token);
-    const Invitation* found = nullptr;
-    for (const auto& [id, inv] : s_.invitations) {
-      if (ConstantTimeEqual(inv.token_hash.data, hash.data)) {
-        found = &inv;
-        break;
-      }
-    }
+    const Invitation* found = s_.FindInvitationByToken(TokenHash(c.token));
     if (found == nullptr) {
       return Fail(ErrorCode::kInvalidToken, "token: unknown or replaced invitation token");
     }
@@ -666,15 +653,8 @@ class Decider {
   Result<Decision> operator()(const JoinByLink& c) {
     ROSTER_RETURN_IF_ERROR(RequireUser(a_, "joining by link"));
     if (c.token.empty()) return Fail(ErrorCode::kInvalidField, "token: required");
-    Bytes hash = TokenHash(c.token);
-    const Workspace* found = nullptr;
-    for (const auto& [id, w] : s_.workspaces) {
-      if (w.link && w.link->enabled && ConstantTimeEqual(w.link->token_hash.data, hash.data)) {
-        found = &w;
-        break;
-      }
-    }
-    if (found == nullptr) {
+    const Workspace* found = s_.FindWorkspaceByLinkToken(TokenHash(c.token));
+    if (found == nullptr || !found->link->enabled) {
       return Fail(ErrorCode::kInvalidToken, "token: unknown, replaced or disabled invite link");
     }
     const Workspace& w = *found;
@@ -889,14 +869,16 @@ class Decider {
                 "role: unknown account role " + Quoted(role) + " (owner, admin, viewer)");
   }
 
-  // Rule 10 at account level: an account keeps at least one owner or admin.
-  Status CheckAccountKeepsManager(const AccountState& after, const std::string& user_id) {
-    if (CountAccountManagers(s_) > 0 && CountAccountManagers(after) == 0) {
-      return Fail(ErrorCode::kLastAdmin, "user_id: " + user_id +
-                                             " is the last owner or admin of account " +
-                                             s_.account_id);
+  // Rule 10 at account level: an account keeps at least one owner or admin. `target`
+  // changes to a role that manages (`manages_after`) or not, or leaves (false).
+  Status CheckAccountKeepsManager(const AccountMember& target, bool manages_after) {
+    if (!AccountRoleManages(target.role) || manages_after) return Status::Ok();
+    for (const auto& [uid, m] : s_.members) {
+      if (uid != target.user_id && AccountRoleManages(m.role)) return Status::Ok();
     }
-    return Status::Ok();
+    return Fail(ErrorCode::kLastAdmin, "user_id: " + target.user_id +
+                                           " is the last owner or admin of account " +
+                                           s_.account_id);
   }
 
   // The workspace and the workspace-level member a member command targets, after rule 1,
