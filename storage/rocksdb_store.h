@@ -38,6 +38,10 @@ class ColumnFamilyHandle;
 
 namespace roster::storage {
 
+namespace internal {
+struct RecordBatch;  // rocksdb_store.cc
+}  // namespace internal
+
 // Settings of a RocksDbEventStore, fixed at Open. Build with designated initializers:
 //   RocksDbOptions{.path = dir, .read_only = true}
 struct RocksDbOptions {
@@ -73,6 +77,11 @@ struct RocksDbOptions {
   // kCorruption instead of handing a damaged event to a projection. Costs one SHA-256
   // per event read (about a third of replay time). Default true.
   bool verify_reads = true;
+
+  // Long scans (4096 events or more) read and hash on a second thread while the caller
+  // decodes and visits, nearly doubling replay speed on two free cores. false keeps every
+  // scan on the caller's thread (e.g. a CLI sharing a busy machine). Default true.
+  bool pipelined_scan = true;
 
   // RocksDB block cache shared by all column families. Bigger helps point reads of old
   // events and stream indexes; replay scans bypass it. Default 64 MiB.
@@ -159,6 +168,12 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   Status OpenDb();
   Status LoadOrCreateMeta();
   Status RecoverHead();
+  // Reads positions from..to (to = 0: the head) in batches, on a second thread for long
+  // scans when options_.pipelined_scan. Sets *initial_prev to the stored hash before
+  // `from` (zeros for 1) before the first visit; `visit` returns false to stop.
+  using BatchVisitor = std::function<bool(const internal::RecordBatch&)>;
+  Status ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
+                 const BatchVisitor& visit) const;
   void WriterLoop();
   void CommitGroup(std::vector<Pending*>& group);
   uint64_t LoadStreamVersion(const std::string& stream) const;  // committed, from RocksDB

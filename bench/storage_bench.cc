@@ -1,0 +1,477 @@
+// Storage benchmark (issue 2): durable appends through RocksDbEventStore against raw
+// RocksDB on the same disk, and replay speed against a raw iterator. Plain executable with
+// its own timing; prints a table. `make bench` runs it (ctest -L bench).
+//
+//   storage_bench [--dir=PATH] [--replay-events=N] [--seconds=S] [--strict]
+//                 [--only=appends|--only=replay]
+//
+// --replay-events (or $ROSTER_BENCH_REPLAY_EVENTS) sizes the replay log (default 1000000);
+// --seconds is the length of each append phase (default 3); --strict exits 1 when a
+// target is missed (default: report only, the machine is shared).
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <sys/resource.h>
+#include <tuple>
+#include <vector>
+
+#include "events/codec.h"
+#include "storage/chain.h"
+#include "storage/rocksdb_keys.h"
+#include "storage/rocksdb_store.h"
+#include "storage/verify.h"
+
+namespace roster::storage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+struct Args {
+  std::string dir;
+  uint64_t replay_events = 1'000'000;
+  double seconds = 3;
+  bool strict = false;
+  bool appends = true;  // --only=replay skips the append phases, --only=appends the replay
+  bool replay = true;
+};
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  if (const char* env = std::getenv("ROSTER_BENCH_REPLAY_EVENTS")) a.replay_events = std::strtoull(env, nullptr, 10);
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      size_t n = std::strlen(flag);
+      return s.compare(0, n, flag) == 0 ? argv[i] + n : nullptr;
+    };
+    if (auto v = value("--dir=")) a.dir = v;
+    else if (auto v = value("--replay-events=")) a.replay_events = std::strtoull(v, nullptr, 10);
+    else if (auto v = value("--seconds=")) a.seconds = std::atof(v);
+    else if (s == "--strict") a.strict = true;
+    else if (s == "--only=replay") a.appends = false;
+    else if (s == "--only=appends") a.replay = false;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+// A ~300-byte stored event: a RoleChanged body whose user id is padded so that the
+// canonical envelope (what is hashed and stored after the 32-byte hash) is about 300 bytes.
+NewEvent BenchEvent(uint64_t n) {
+  events::RoleChanged e;
+  e.workspace_id = "ws_" + std::to_string(n % 1000);
+  e.user_id = "usr_" + std::to_string(n) + std::string(24, 'u');
+  e.from_role = "viewer";
+  e.to_role = "editor";
+  return NewEvent{events::RoleChanged::kType, events::EncodeEvent(events::Event(e))};
+}
+
+AppendRequest BenchAppend(const std::string& stream, uint64_t n, size_t events = 1) {
+  AppendRequest r;
+  r.stream = stream;
+  r.expected = ExpectedVersion::Any();
+  for (size_t i = 0; i < events; ++i) r.events.push_back(BenchEvent(n + i));
+  r.actor = "user:usr_0123456789";
+  r.correlation_id = "corr-" + std::to_string(n);
+  return r;
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+struct Fresh {
+  explicit Fresh(const std::string& path) : path(path) {
+    std::filesystem::remove_all(path);
+  }
+  ~Fresh() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+// ---- durable appends through the store ----
+
+struct AppendFigures {
+  double events_per_s = 0, p50_us = 0, p99_us = 0, avg_group = 0;
+};
+
+AppendFigures StoreAppends(const std::string& path, int appenders, double seconds) {
+  Fresh fresh(path);
+  auto opened = RocksDbEventStore::Open({.path = path});
+  if (!opened.ok()) {
+    std::fprintf(stderr, "%s\n", opened.error().ToString().c_str());
+    std::exit(1);
+  }
+  RocksDbEventStore& store = **opened;
+  // Warm up: create the streams (and the WAL file's first blocks).
+  for (int t = 0; t < appenders; ++t) {
+    if (!store.Append(BenchAppend("account-" + std::to_string(t), 0)).ok()) std::exit(1);
+  }
+  const WriterStats before = store.GetWriterStats();
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(appenders);
+  std::vector<uint64_t> counts(appenders, 0);
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int t = 0; t < appenders; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string stream = "account-" + std::to_string(t);
+      latencies[t].reserve(1 << 16);
+      for (uint64_t n = 1; !stop.load(std::memory_order_relaxed); ++n) {
+        AppendRequest r = BenchAppend(stream, n);
+        auto t0 = Clock::now();
+        auto result = store.Append(std::move(r));
+        auto t1 = Clock::now();
+        if (!result.ok()) {
+          std::fprintf(stderr, "%s\n", result.error().ToString().c_str());
+          std::exit(1);
+        }
+        latencies[t].push_back(Micros(t1 - t0));
+        ++counts[t];
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& th : threads) th.join();
+  const double elapsed = Seconds(Clock::now() - start);
+  std::vector<double> all;
+  uint64_t total = 0;
+  for (int t = 0; t < appenders; ++t) {
+    total += counts[t];
+    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
+  }
+  const WriterStats after = store.GetWriterStats();
+  AppendFigures f;
+  f.events_per_s = static_cast<double>(total) / elapsed;
+  f.p50_us = Percentile(all, 0.50);
+  f.p99_us = Percentile(all, 0.99);
+  f.avg_group = static_cast<double>(after.appends - before.appends) /
+                static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
+  return f;
+}
+
+// ---- raw RocksDB baselines ----
+
+std::unique_ptr<rocksdb::DB> RawOpen(const std::string& path) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, path, &raw);
+  if (!s.ok()) {
+    std::fprintf(stderr, "raw open: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+  return std::unique_ptr<rocksdb::DB>(raw);
+}
+
+// A value of the same size as the store's events value (hash ‖ canonical).
+std::string RawValue(size_t size) {
+  std::string v(size, '\0');
+  for (size_t i = 0; i < size; ++i) v[i] = static_cast<char>('a' + i % 26);
+  return v;
+}
+
+double RawBatchedRate(const std::string& path, size_t value_size, size_t batch, double seconds) {
+  Fresh fresh(path);
+  auto db = RawOpen(path);
+  const std::string value = RawValue(value_size);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  uint64_t key = 0, written = 0;
+  const auto start = Clock::now();
+  while (Seconds(Clock::now() - start) < seconds) {
+    rocksdb::WriteBatch b;
+    for (size_t i = 0; i < batch; ++i) b.Put(keys::EventKey(++key), value);
+    if (!db->Write(wo, &b).ok()) std::exit(1);
+    written += batch;
+  }
+  const double rate = static_cast<double>(written) / Seconds(Clock::now() - start);
+  db->Close().PermitUncheckedError();
+  return rate;
+}
+
+std::pair<double, double> RawSingleLatency(const std::string& path, size_t value_size,
+                                           double seconds) {
+  Fresh fresh(path);
+  auto db = RawOpen(path);
+  const std::string value = RawValue(value_size);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::vector<double> lat;
+  uint64_t key = 0;
+  const auto start = Clock::now();
+  while (Seconds(Clock::now() - start) < seconds) {
+    auto t0 = Clock::now();
+    if (!db->Put(wo, keys::EventKey(++key), value).ok()) std::exit(1);
+    lat.push_back(Micros(Clock::now() - t0));
+  }
+  db->Close().PermitUncheckedError();
+  return {Percentile(lat, 0.50), Percentile(lat, 0.99)};
+}
+
+// ---- replay ----
+
+// One replay measurement: wall-clock rate and the CPU time (all threads) per event. On a
+// shared machine the CPU figure is the steadier one.
+struct ScanFigure {
+  double per_s = 0;
+  double cpu_us = 0;
+};
+
+struct ReplayFigures {
+  double build_s = 0;
+  ScanFigure scan;          // store Scan: decode + hash verify, visitor per event
+  ScanFigure scan_serial;   // the same with pipelined_scan = false
+  ScanFigure verify;        // store ScanRaw + ChainVerifier (the Verify path)
+  ScanFigure raw_iter;      // raw iterator, no decoding
+  ScanFigure raw_decode;    // raw iterator + DecodeRecorded + ChainHash (same work, 1 thread)
+};
+
+double ProcessCpuSeconds() {
+  rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+ScanFigure Rate(uint64_t n, const std::function<uint64_t()>& run) {
+  // Best of three: the first pass also warms the page cache.
+  ScanFigure best;
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = Clock::now();
+    double c0 = ProcessCpuSeconds();
+    uint64_t seen = run();
+    double r = static_cast<double>(seen) / Seconds(Clock::now() - t0);
+    double cpu_us = (ProcessCpuSeconds() - c0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, seen));
+    if (seen != n) {
+      std::fprintf(stderr, "replay saw %llu events, expected %llu\n",
+                   static_cast<unsigned long long>(seen), static_cast<unsigned long long>(n));
+      std::exit(1);
+    }
+    if (r > best.per_s) best = ScanFigure{r, cpu_us};
+  }
+  return best;
+}
+
+ReplayFigures Replay(const std::string& path, uint64_t n) {
+  Fresh fresh(path);
+  ReplayFigures f;
+  {
+    // Build fast: unsynced, big appends, two appenders to keep the writer busy.
+    auto opened = RocksDbEventStore::Open({.path = path, .sync = false, .max_batch_events = 4096});
+    if (!opened.ok()) std::exit(1);
+    RocksDbEventStore& store = **opened;
+    auto t0 = Clock::now();
+    std::atomic<uint64_t> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&, t] {
+        for (;;) {
+          uint64_t first = next.fetch_add(kMaxEventsPerAppend);
+          if (first >= n) break;
+          size_t count = static_cast<size_t>(std::min<uint64_t>(kMaxEventsPerAppend, n - first));
+          auto r = store.Append(BenchAppend("account-" + std::to_string(first % 97), first, count));
+          if (!r.ok()) std::exit(1);
+        }
+        (void)t;
+      });
+    }
+    for (auto& th : threads) th.join();
+    f.build_s = Seconds(Clock::now() - t0);
+  }
+  // Reopen: recovery flushes the tail, so replay reads SST files as after a restart.
+  auto scan = [&](bool pipelined) {
+    auto opened = RocksDbEventStore::Open({.path = path, .pipelined_scan = pipelined});
+    if (!opened.ok()) std::exit(1);
+    RocksDbEventStore& store = **opened;
+    return Rate(n, [&] {
+    uint64_t seen = 0, sum = 0;
+    Status st = store.Scan(1, 0, [&](const events::RecordedEvent& e) {
+      ++seen;
+      sum += e.envelope.version;
+      return true;
+    });
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.ToString().c_str());
+      std::exit(1);
+    }
+    return seen + (sum == 0 ? 1 : 0);
+    });
+  };
+  f.scan_serial = scan(false);
+  f.scan = scan(true);
+  auto opened = RocksDbEventStore::Open({.path = path});
+  if (!opened.ok()) std::exit(1);
+  RocksDbEventStore& store = **opened;
+  f.verify = Rate(n, [&] {
+    ChainVerifier verifier;
+    Status st = store.ScanRaw(1, 0, [&](uint64_t p, std::string_view c, const Hash256& h) {
+      return verifier.Check(p, c, h);
+    });
+    if (!st.ok() || !verifier.Report().ok) std::exit(1);
+    return verifier.Report().checked;
+  });
+  opened->reset();
+
+  // Raw: the same events column family through a plain read-only iterator.
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok()) std::exit(1);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok()) {
+    std::exit(1);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* events_cf = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == keys::kEventsCf) events_cf = handles[i];
+  }
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 4 << 20;
+  f.raw_iter = Rate(n, [&] {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events_cf));
+    uint64_t seen = 0, bytes = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++seen;
+      bytes += it->value().size() + it->key()[7];
+    }
+    return seen + (bytes == 0 ? 1 : 0);
+  });
+  f.raw_decode = Rate(n, [&] {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events_cf));
+    uint64_t seen = 0;
+    std::vector<uint64_t> aligned;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice v = it->value();
+      Hash256 stored;
+      std::memcpy(stored.data(), v.data(), 32);
+      aligned.resize((v.size() - 32 + 7) / 8);
+      std::memcpy(aligned.data(), v.data() + 32, v.size() - 32);
+      std::string_view canonical(reinterpret_cast<const char*>(aligned.data()), v.size() - 32);
+      auto rec = events::DecodeRecorded(canonical, stored);
+      if (!rec.ok() || events::ChainHash(rec->envelope.prev_hash, canonical) != stored) std::exit(1);
+      ++seen;
+    }
+    return seen;
+  });
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  return f;
+}
+
+int Main(int argc, char** argv) {
+  Args args = Parse(argc, argv);
+  std::string base = args.dir;
+  if (base.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    base = std::string(tmp && *tmp ? tmp : "/tmp") + "/roster-storage-bench-" + std::to_string(::getpid());
+  }
+  std::filesystem::create_directories(base);
+
+  // The stored value size of one bench event, for the raw baselines.
+  AppendRequest sample = BenchAppend("account-0", 1);
+  Hash256 prev{};
+  auto sealed = Seal(sample, 1, 1, 1'790'000'000'000'000, &prev);
+  const size_t value_size = keys::kHashBytes + sealed[0].canonical.size();
+
+  std::printf("Roster storage benchmark (issue 2)\n");
+  std::printf("machine: %s, nproc %u; data dir %s\n", CpuModel().c_str(),
+              std::thread::hardware_concurrency(), base.c_str());
+  std::printf("event: %zu canonical bytes + 32-byte hash = %zu-byte value; append phases %.1f s\n\n",
+              sealed[0].canonical.size(), value_size, args.seconds);
+  std::fflush(stdout);
+
+  AppendFigures one, eight, sixty_four;
+  double raw64 = 0, raw_p50 = 0, raw_p99 = 0;
+  if (args.appends) {
+    one = StoreAppends(base + "/a1", 1, args.seconds);
+    eight = StoreAppends(base + "/a8", 8, args.seconds);
+    sixty_four = StoreAppends(base + "/a64", 64, args.seconds);
+    raw64 = RawBatchedRate(base + "/raw64", value_size, 64, args.seconds);
+    std::tie(raw_p50, raw_p99) = RawSingleLatency(base + "/raw1", value_size, args.seconds);
+  }
+  ReplayFigures replay;
+  if (args.replay) replay = Replay(base + "/replay", args.replay_events);
+  std::filesystem::remove_all(base);
+
+  bool missed = false;
+  auto verdict = [&](bool ok) {
+    missed |= !ok;
+    return ok ? "met" : "MISSED";
+  };
+  const double ratio_rate = sixty_four.events_per_s / raw64;
+  const double ratio_latency = one.p50_us / raw_p50;
+  const double replay_vs_raw = replay.scan.per_s / replay.raw_iter.per_s;
+  const double replay_vs_raw_decode = replay.scan.per_s / replay.raw_decode.per_s;
+
+  std::printf("| measurement | figure | target |\n|---|---|---|\n");
+  if (args.appends) {
+  std::printf("| store, 1 appender | %.0f events/s, p50 %.0f us, p99 %.0f us | |\n",
+              one.events_per_s, one.p50_us, one.p99_us);
+  std::printf("| store, 8 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
+              eight.events_per_s, eight.p50_us, eight.p99_us, eight.avg_group);
+  std::printf("| store, 64 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
+              sixty_four.events_per_s, sixty_four.p50_us, sixty_four.p99_us, sixty_four.avg_group);
+  std::printf("| raw RocksDB, synced batches of 64 | %.0f events/s | |\n", raw64);
+  std::printf("| raw RocksDB, single synced write | p50 %.0f us, p99 %.0f us | |\n", raw_p50, raw_p99);
+  std::printf("| 64 appenders / raw 64-batch rate | %.2f | >= 0.5 %s |\n", ratio_rate,
+              verdict(ratio_rate >= 0.5));
+  std::printf("| 1 appender p50 / raw single write p50 | %.2f | <= 1.5 %s |\n", ratio_latency,
+              verdict(ratio_latency <= 1.5));
+  }
+  if (args.replay) {
+  std::printf("| replay build (%llu events, unsynced) | %.1f s | |\n",
+              static_cast<unsigned long long>(args.replay_events), replay.build_s);
+  auto row = [](const char* what, const ScanFigure& f, const char* target) {
+    std::printf("| %s | %.0f events/s (%.2f us CPU/event) | %s |\n", what, f.per_s, f.cpu_us, target);
+  };
+  row("replay: store Scan, pipelined (decode + hash verify)", replay.scan,
+      replay.scan.per_s >= 1e6 ? ">= 1000000 met" : (missed = true, ">= 1000000 MISSED"));
+  row("replay: store Scan, one thread", replay.scan_serial, "");
+  row("replay: ScanRaw + ChainVerifier (Verify path)", replay.verify, "");
+  row("raw iterator, no decoding", replay.raw_iter, "");
+  row("raw iterator + DecodeRecorded + ChainHash, one thread", replay.raw_decode, "");
+  std::printf("| Scan / raw iterator | %.2f | >= 0.5 %s |\n", replay_vs_raw,
+              verdict(replay_vs_raw >= 0.5));
+  std::printf("| Scan / raw iterator doing the same decoding | %.2f | |\n", replay_vs_raw_decode);
+  }
+  return args.strict && missed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace roster::storage
+
+int main(int argc, char** argv) { return roster::storage::Main(argc, argv); }
