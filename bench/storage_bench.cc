@@ -11,6 +11,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,7 +24,6 @@
 #include <functional>
 #include <string>
 #include <thread>
-#include <sys/resource.h>
 #include <tuple>
 #include <vector>
 
@@ -52,19 +52,26 @@ struct Args {
 
 Args Parse(int argc, char** argv) {
   Args a;
-  if (const char* env = std::getenv("ROSTER_BENCH_REPLAY_EVENTS")) a.replay_events = std::strtoull(env, nullptr, 10);
+  if (const char* env = std::getenv("ROSTER_BENCH_REPLAY_EVENTS"))
+    a.replay_events = std::strtoull(env, nullptr, 10);
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     auto value = [&](const char* flag) -> const char* {
       size_t n = std::strlen(flag);
       return s.compare(0, n, flag) == 0 ? argv[i] + n : nullptr;
     };
-    if (auto v = value("--dir=")) a.dir = v;
-    else if (auto v = value("--replay-events=")) a.replay_events = std::strtoull(v, nullptr, 10);
-    else if (auto v = value("--seconds=")) a.seconds = std::atof(v);
-    else if (s == "--strict") a.strict = true;
-    else if (s == "--only=replay") a.appends = false;
-    else if (s == "--only=appends") a.replay = false;
+    if (auto v = value("--dir="))
+      a.dir = v;
+    else if (auto v = value("--replay-events="))
+      a.replay_events = std::strtoull(v, nullptr, 10);
+    else if (auto v = value("--seconds="))
+      a.seconds = std::atof(v);
+    else if (s == "--strict")
+      a.strict = true;
+    else if (s == "--only=replay")
+      a.appends = false;
+    else if (s == "--only=appends")
+      a.replay = false;
     else {
       std::fprintf(stderr, "unknown argument %s\n", argv[i]);
       std::exit(2);
@@ -111,9 +118,7 @@ double Percentile(std::vector<double>& v, double p) {
 }
 
 struct Fresh {
-  explicit Fresh(const std::string& path) : path(path) {
-    std::filesystem::remove_all(path);
-  }
+  explicit Fresh(const std::string& path) : path(path) { std::filesystem::remove_all(path); }
   ~Fresh() { std::filesystem::remove_all(path); }
   std::string path;
 };
@@ -250,11 +255,11 @@ struct ScanFigure {
 
 struct ReplayFigures {
   double build_s = 0;
-  ScanFigure scan;          // store Scan: decode + hash verify, visitor per event
-  ScanFigure scan_serial;   // the same with pipelined_scan = false
-  ScanFigure verify;        // store ScanRaw + ChainVerifier (the Verify path)
-  ScanFigure raw_iter;      // raw iterator, no decoding
-  ScanFigure raw_decode;    // raw iterator + DecodeRecorded + ChainHash (same work, 1 thread)
+  ScanFigure scan;         // store Scan: decode + hash verify, visitor per event
+  ScanFigure scan_serial;  // the same with pipelined_scan = false
+  ScanFigure verify;       // store ScanRaw + ChainVerifier (the Verify path)
+  ScanFigure raw_iter;     // raw iterator, no decoding
+  ScanFigure raw_decode;   // raw iterator + DecodeRecorded + ChainHash (same work, 1 thread)
 };
 
 double ProcessCpuSeconds() {
@@ -272,7 +277,8 @@ ScanFigure Rate(uint64_t n, const std::function<uint64_t()>& run) {
     double c0 = ProcessCpuSeconds();
     uint64_t seen = run();
     double r = static_cast<double>(seen) / Seconds(Clock::now() - t0);
-    double cpu_us = (ProcessCpuSeconds() - c0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, seen));
+    double cpu_us =
+        (ProcessCpuSeconds() - c0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, seen));
     if (seen != n) {
       std::fprintf(stderr, "replay saw %llu events, expected %llu\n",
                    static_cast<unsigned long long>(seen), static_cast<unsigned long long>(n));
@@ -315,17 +321,17 @@ ReplayFigures Replay(const std::string& path, uint64_t n) {
     if (!opened.ok()) std::exit(1);
     RocksDbEventStore& store = **opened;
     return Rate(n, [&] {
-    uint64_t seen = 0, sum = 0;
-    Status st = store.Scan(1, 0, [&](const events::RecordedEvent& e) {
-      ++seen;
-      sum += e.envelope.version;
-      return true;
-    });
-    if (!st.ok()) {
-      std::fprintf(stderr, "%s\n", st.ToString().c_str());
-      std::exit(1);
-    }
-    return seen + (sum == 0 ? 1 : 0);
+      uint64_t seen = 0, sum = 0;
+      Status st = store.Scan(1, 0, [&](const events::RecordedEvent& e) {
+        ++seen;
+        sum += e.envelope.version;
+        return true;
+      });
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s\n", st.ToString().c_str());
+        std::exit(1);
+      }
+      return seen + (sum == 0 ? 1 : 0);
     });
   };
   f.scan_serial = scan(false);
@@ -382,7 +388,8 @@ ReplayFigures Replay(const std::string& path, uint64_t n) {
       std::memcpy(aligned.data(), v.data() + 32, v.size() - 32);
       std::string_view canonical(reinterpret_cast<const char*>(aligned.data()), v.size() - 32);
       auto rec = events::DecodeRecorded(canonical, stored);
-      if (!rec.ok() || events::ChainHash(rec->envelope.prev_hash, canonical) != stored) std::exit(1);
+      if (!rec.ok() || events::ChainHash(rec->envelope.prev_hash, canonical) != stored)
+        std::exit(1);
       ++seen;
     }
     return seen;
@@ -397,7 +404,8 @@ int Main(int argc, char** argv) {
   std::string base = args.dir;
   if (base.empty()) {
     const char* tmp = std::getenv("TMPDIR");
-    base = std::string(tmp && *tmp ? tmp : "/tmp") + "/roster-storage-bench-" + std::to_string(::getpid());
+    base = std::string(tmp && *tmp ? tmp : "/tmp") + "/roster-storage-bench-" +
+           std::to_string(::getpid());
   }
   std::filesystem::create_directories(base);
 
@@ -410,8 +418,9 @@ int Main(int argc, char** argv) {
   std::printf("Roster storage benchmark (issue 2)\n");
   std::printf("machine: %s, nproc %u; data dir %s\n", CpuModel().c_str(),
               std::thread::hardware_concurrency(), base.c_str());
-  std::printf("event: %zu canonical bytes + 32-byte hash = %zu-byte value; append phases %.1f s\n\n",
-              sealed[0].canonical.size(), value_size, args.seconds);
+  std::printf(
+      "event: %zu canonical bytes + 32-byte hash = %zu-byte value; append phases %.1f s\n\n",
+      sealed[0].canonical.size(), value_size, args.seconds);
   std::fflush(stdout);
 
   AppendFigures one, eight, sixty_four;
@@ -439,34 +448,38 @@ int Main(int argc, char** argv) {
 
   std::printf("| measurement | figure | target |\n|---|---|---|\n");
   if (args.appends) {
-  std::printf("| store, 1 appender | %.0f events/s, p50 %.0f us, p99 %.0f us | |\n",
-              one.events_per_s, one.p50_us, one.p99_us);
-  std::printf("| store, 8 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
-              eight.events_per_s, eight.p50_us, eight.p99_us, eight.avg_group);
-  std::printf("| store, 64 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
-              sixty_four.events_per_s, sixty_four.p50_us, sixty_four.p99_us, sixty_four.avg_group);
-  std::printf("| raw RocksDB, synced batches of 64 | %.0f events/s | |\n", raw64);
-  std::printf("| raw RocksDB, single synced write | p50 %.0f us, p99 %.0f us | |\n", raw_p50, raw_p99);
-  std::printf("| 64 appenders / raw 64-batch rate | %.2f | >= 0.5 %s |\n", ratio_rate,
-              verdict(ratio_rate >= 0.5));
-  std::printf("| 1 appender p50 / raw single write p50 | %.2f | <= 1.5 %s |\n", ratio_latency,
-              verdict(ratio_latency <= 1.5));
+    std::printf("| store, 1 appender | %.0f events/s, p50 %.0f us, p99 %.0f us | |\n",
+                one.events_per_s, one.p50_us, one.p99_us);
+    std::printf(
+        "| store, 8 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
+        eight.events_per_s, eight.p50_us, eight.p99_us, eight.avg_group);
+    std::printf(
+        "| store, 64 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
+        sixty_four.events_per_s, sixty_four.p50_us, sixty_four.p99_us, sixty_four.avg_group);
+    std::printf("| raw RocksDB, synced batches of 64 | %.0f events/s | |\n", raw64);
+    std::printf("| raw RocksDB, single synced write | p50 %.0f us, p99 %.0f us | |\n", raw_p50,
+                raw_p99);
+    std::printf("| 64 appenders / raw 64-batch rate | %.2f | >= 0.5 %s |\n", ratio_rate,
+                verdict(ratio_rate >= 0.5));
+    std::printf("| 1 appender p50 / raw single write p50 | %.2f | <= 1.5 %s |\n", ratio_latency,
+                verdict(ratio_latency <= 1.5));
   }
   if (args.replay) {
-  std::printf("| replay build (%llu events, unsynced) | %.1f s | |\n",
-              static_cast<unsigned long long>(args.replay_events), replay.build_s);
-  auto row = [](const char* what, const ScanFigure& f, const char* target) {
-    std::printf("| %s | %.0f events/s (%.2f us CPU/event) | %s |\n", what, f.per_s, f.cpu_us, target);
-  };
-  row("replay: store Scan, pipelined (decode + hash verify)", replay.scan,
-      replay.scan.per_s >= 1e6 ? ">= 1000000 met" : (missed = true, ">= 1000000 MISSED"));
-  row("replay: store Scan, one thread", replay.scan_serial, "");
-  row("replay: ScanRaw + ChainVerifier (Verify path)", replay.verify, "");
-  row("raw iterator, no decoding", replay.raw_iter, "");
-  row("raw iterator + DecodeRecorded + ChainHash, one thread", replay.raw_decode, "");
-  std::printf("| Scan / raw iterator | %.2f | >= 0.5 %s |\n", replay_vs_raw,
-              verdict(replay_vs_raw >= 0.5));
-  std::printf("| Scan / raw iterator doing the same decoding | %.2f | |\n", replay_vs_raw_decode);
+    std::printf("| replay build (%llu events, unsynced) | %.1f s | |\n",
+                static_cast<unsigned long long>(args.replay_events), replay.build_s);
+    auto row = [](const char* what, const ScanFigure& f, const char* target) {
+      std::printf("| %s | %.0f events/s (%.2f us CPU/event) | %s |\n", what, f.per_s, f.cpu_us,
+                  target);
+    };
+    row("replay: store Scan, pipelined (decode + hash verify)", replay.scan,
+        replay.scan.per_s >= 1e6 ? ">= 1000000 met" : (missed = true, ">= 1000000 MISSED"));
+    row("replay: store Scan, one thread", replay.scan_serial, "");
+    row("replay: ScanRaw + ChainVerifier (Verify path)", replay.verify, "");
+    row("raw iterator, no decoding", replay.raw_iter, "");
+    row("raw iterator + DecodeRecorded + ChainHash, one thread", replay.raw_decode, "");
+    std::printf("| Scan / raw iterator | %.2f | >= 0.5 %s |\n", replay_vs_raw,
+                verdict(replay_vs_raw >= 0.5));
+    std::printf("| Scan / raw iterator doing the same decoding | %.2f | |\n", replay_vs_raw_decode);
   }
   return args.strict && missed ? 1 : 0;
 }

@@ -103,7 +103,8 @@ struct StreamIndexEntry {
 
 inline std::optional<StreamIndexEntry> ParseStreamIndexKey(std::string_view key) {
   if (key.size() < 10 || key[key.size() - 9] != '\0') return std::nullopt;
-  return StreamIndexEntry{key.substr(0, key.size() - 9), GetBigEndian64(key.data() + key.size() - 8)};
+  return StreamIndexEntry{key.substr(0, key.size() - 9),
+                          GetBigEndian64(key.data() + key.size() - 8)};
 }
 
 // stream_heads key: stream; value: the stream's current version (8 bytes BE).

@@ -74,8 +74,8 @@ Status CorruptAt(uint64_t position, const std::string& problem) {
 
 // Decodes one stored events value (hash ‖ canonical) found under `position`. With
 // `verify`, recomputes the record's own hash from its prev_hash and bytes.
-Result<events::RecordedEvent> DecodeStored(uint64_t position, std::string_view value,
-                                           bool verify, AlignedBuffer* buffer) {
+Result<events::RecordedEvent> DecodeStored(uint64_t position, std::string_view value, bool verify,
+                                           AlignedBuffer* buffer) {
   if (value.size() <= keys::kHashBytes) return CorruptAt(position, "record shorter than its hash");
   Hash256 stored = HashFrom(value.data());
   std::string_view canonical =
@@ -263,9 +263,11 @@ Status RocksDbEventStore::OpenDb() {
 
 Status RocksDbEventStore::LoadOrCreateMeta() {
   std::string version, secret;
-  rocksdb::Status sv = db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaFormatVersion, &version);
+  rocksdb::Status sv =
+      db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaFormatVersion, &version);
   if (!sv.ok() && !sv.IsNotFound()) return FromRocks(sv, "reading the format version");
-  rocksdb::Status ss = db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaLedgerSecret, &secret);
+  rocksdb::Status ss =
+      db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaLedgerSecret, &secret);
   if (!ss.ok() && !ss.IsNotFound()) return FromRocks(ss, "reading the ledger secret");
   if (sv.IsNotFound() && ss.IsNotFound()) {
     if (options_.read_only) {
@@ -284,9 +286,9 @@ Status RocksDbEventStore::LoadOrCreateMeta() {
     return Status::Ok();
   }
   if (sv.IsNotFound() || ss.IsNotFound()) {
-    return Error(ErrorCode::kCorruption, std::string("meta: ") +
-                                             (sv.IsNotFound() ? "format_version" : "ledger_secret") +
-                                             " is missing");
+    return Error(ErrorCode::kCorruption,
+                 std::string("meta: ") + (sv.IsNotFound() ? "format_version" : "ledger_secret") +
+                     " is missing");
   }
   auto v = keys::ParseBigEndian32(version);
   if (!v || *v != keys::kFormatVersion) {
@@ -393,9 +395,9 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
   Hash256 prev = head_.hash;
   const Micros now = clock_->Now();
 
-  std::unordered_map<std::string, uint64_t> touched;  // stream → version after this group
-  std::unordered_map<std::string, uint64_t> loaded;   // committed versions read from RocksDB
-  std::unordered_map<std::string, size_t> group_keys; // idempotency key → index in group
+  std::unordered_map<std::string, uint64_t> touched;   // stream → version after this group
+  std::unordered_map<std::string, uint64_t> loaded;    // committed versions read from RocksDB
+  std::unordered_map<std::string, size_t> group_keys;  // idempotency key → index in group
   std::vector<std::pair<std::string, keys::IdempotencyRecord>> key_records;
   uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
 
@@ -415,7 +417,8 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
         continue;
       }
       std::string stored;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->idempotency, r.idempotency_key, &stored);
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), cf_->idempotency, r.idempotency_key, &stored);
       if (s.ok()) {
         auto rec = keys::DecodeIdempotency(stored);
         if (!rec) {
@@ -467,7 +470,8 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
           rocksdb::Slice(reinterpret_cast<const char*>(s.hash.data()), s.hash.size()),
           rocksdb::Slice(s.canonical)};
       rocksdb::Slice key_slice(position_key, 8);
-      batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(value_parts, 2));
+      batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1),
+                rocksdb::SliceParts(value_parts, 2));
       batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, s.version),
                 rocksdb::Slice(position_value, 8));
     }
@@ -479,9 +483,9 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
     next_position = result.last_position + 1;
     touched[r.stream] = result.stream_version;
     if (!r.idempotency_key.empty()) {
-      keys::IdempotencyRecord rec{result.first_position, result.last_position,
-                                  result.stream_version, now, r.idempotency_fingerprint,
-                                  r.idempotency_payload};
+      keys::IdempotencyRecord rec{result.first_position,     result.last_position,
+                                  result.stream_version,     now,
+                                  r.idempotency_fingerprint, r.idempotency_payload};
       batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
       group_keys.emplace(r.idempotency_key, i);
       // A repeat inside this group returns the original's fingerprint and payload.
@@ -603,7 +607,10 @@ class LogReader {
  public:
   LogReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t from, uint64_t last,
             bool verify)
-      : next_(from), last_(last), verify_(verify), upper_(keys::EventKey(last + 1)),
+      : next_(from),
+        last_(last),
+        verify_(verify),
+        upper_(keys::EventKey(last + 1)),
         upper_slice_(upper_) {
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice_;
@@ -661,8 +668,9 @@ class LogReader {
       Hash256 stored = HashFrom(value.data());
       std::string_view canonical(value.data() + keys::kHashBytes, value.size() - keys::kHashBytes);
       if (verify_ && events::ChainHash(prev_, canonical) != stored) {
-        return Stop(batch, CorruptAt(next_, "hash mismatch: the stored hash is not SHA-256 of "
-                                            "the previous hash and the stored bytes"));
+        return Stop(batch, CorruptAt(next_,
+                                     "hash mismatch: the stored hash is not SHA-256 of "
+                                     "the previous hash and the stored bytes"));
       }
       prev_ = stored;
       batch->Add(next_, canonical.data(), canonical.size(), stored);
@@ -835,8 +843,8 @@ Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& v
       }
       // The reader hashed prev ‖ bytes; the prev_hash written inside must be that prev.
       if (verify && env.prev_hash != prev) {
-        failure = CorruptAt(r.position, "prev_hash does not link to position " +
-                                            std::to_string(r.position - 1));
+        failure = CorruptAt(
+            r.position, "prev_hash does not link to position " + std::to_string(r.position - 1));
         return false;
       }
       prev = r.hash;
@@ -892,7 +900,8 @@ Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const s
       return CorruptAt(position, "indexed as " + stream + " version " +
                                      std::to_string(from_version + i) + " but not in the log");
     }
-    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading position " + std::to_string(position));
+    if (!statuses[i].ok())
+      return FromRocks(statuses[i], "reading position " + std::to_string(position));
     auto rec = DecodeStored(position, View(values[i]), options_.verify_reads, &buffer);
     if (!rec.ok()) return rec.error();
     if (rec->envelope.stream != stream || rec->envelope.version != from_version + i) {
@@ -911,7 +920,8 @@ Result<events::RecordedEvent> RocksDbEventStore::Read(uint64_t position) const {
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
   if (s.IsNotFound()) {
-    return Error(ErrorCode::kNotFound, "position " + std::to_string(position) + " is not in the log");
+    return Error(ErrorCode::kNotFound,
+                 "position " + std::to_string(position) + " is not in the log");
   }
   if (!s.ok()) return FromRocks(s, "reading position " + std::to_string(position));
   AlignedBuffer buffer;
@@ -1009,14 +1019,16 @@ VerifyReport RocksDbEventStore::Verify() const {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto entry = keys::ParseStreamIndexKey(View(it->key()));
       if (!entry || it->value().size() != 8) {
-        return fail(report.head.position + 1, "unreadable stream index key " + ToHex(View(it->key())));
+        return fail(report.head.position + 1,
+                    "unreadable stream index key " + ToHex(View(it->key())));
       }
       uint64_t position = keys::GetBigEndian64(it->value().data());
       Tally& t = index_tally[std::string(entry->stream)];
       ++t.count;
       t.fingerprint += Mix(entry->version, position);
     }
-    if (!it->status().ok()) return fail(report.head.position + 1, "read error: " + it->status().ToString());
+    if (!it->status().ok())
+      return fail(report.head.position + 1, "read error: " + it->status().ToString());
   }
   std::vector<std::string> mismatched;
   for (const auto& [stream, t] : log_tally) {
@@ -1028,9 +1040,9 @@ VerifyReport RocksDbEventStore::Verify() const {
   }
   for (const auto& [stream, t] : index_tally) {
     if (!log_tally.count(stream)) {
-      return fail(report.head.position + 1,
-                  "stream index lists " + std::to_string(t.count) + " events of stream " + stream +
-                      ", which has none in the log");
+      return fail(report.head.position + 1, "stream index lists " + std::to_string(t.count) +
+                                                " events of stream " + stream +
+                                                ", which has none in the log");
     }
   }
   if (!mismatched.empty()) {
@@ -1064,11 +1076,11 @@ VerifyReport RocksDbEventStore::Verify() const {
     std::string value;
     rocksdb::Status s = db_->Get(ro, cf_->stream_heads, stream, &value);
     if (!s.ok() || value.size() != 8 || keys::GetBigEndian64(value.data()) != t.count) {
-      return fail(t.last_position,
-                  "stream head of " + stream + " is " +
-                      (s.ok() && value.size() == 8 ? std::to_string(keys::GetBigEndian64(value.data()))
-                                                   : std::string("missing")) +
-                      ", the log has " + std::to_string(t.count) + " events");
+      return fail(t.last_position, "stream head of " + stream + " is " +
+                                       (s.ok() && value.size() == 8
+                                            ? std::to_string(keys::GetBigEndian64(value.data()))
+                                            : std::string("missing")) +
+                                       ", the log has " + std::to_string(t.count) + " events");
     }
   }
   return report;
@@ -1174,7 +1186,8 @@ Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
 
 Status RocksDbEventStore::CorruptForTest(uint64_t position, size_t byte_offset) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
   if (!s.ok()) return FromRocks(s, "reading position " + std::to_string(position));
   size_t at = keys::kHashBytes + byte_offset;
   if (at >= value.size()) return Error(ErrorCode::kInvalidField, "byte_offset: beyond the record");

@@ -95,11 +95,11 @@ struct RocksDbOptions {
 
 // Counters of the writer thread, for metrics and benchmarks. A consistent snapshot.
 struct WriterStats {
-  uint64_t groups = 0;          // successful synced commit groups
-  uint64_t appends = 0;         // appends committed (not counting deduplicated ones)
-  uint64_t events = 0;          // events committed
-  uint64_t deduplicated = 0;    // appends answered from an idempotency record
-  uint64_t rejected = 0;        // appends rejected (version conflict)
+  uint64_t groups = 0;        // successful synced commit groups
+  uint64_t appends = 0;       // appends committed (not counting deduplicated ones)
+  uint64_t events = 0;        // events committed
+  uint64_t deduplicated = 0;  // appends answered from an idempotency record
+  uint64_t rejected = 0;      // appends rejected (version conflict)
   uint64_t max_group_appends = 0;
 };
 
@@ -194,18 +194,18 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
 
   // ---- queue: Append callers → writer ----
   mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;   // the writer waits here for work
-  std::deque<Pending*> queue_;         // borrowed: each Pending lives on its caller's stack
-  bool stopping_ = false;              // Shutdown called: refuse new appends
+  std::condition_variable queue_cv_;  // the writer waits here for work
+  std::deque<Pending*> queue_;        // borrowed: each Pending lives on its caller's stack
+  bool stopping_ = false;             // Shutdown called: refuse new appends
   bool paused_for_test_ = false;
   std::thread writer_;
-  std::mutex join_mu_;                 // one Shutdown joins the writer, the others wait
+  std::mutex join_mu_;  // one Shutdown joins the writer, the others wait
 
   // ---- published state: written by the writer after a commit, read by anyone ----
   mutable std::mutex state_mu_;
   mutable std::condition_variable head_cv_;
-  Head head_;                          // last committed position and hash
-  bool shutdown_ = false;              // wakes WaitForHead
+  Head head_;              // last committed position and hash
+  bool shutdown_ = false;  // wakes WaitForHead
   // Stream versions the writer has seen (committed). Readers fall back to RocksDB on a
   // miss. Only the writer inserts; the writer reads it without the lock (it is the only
   // mutator). TODO(perf): bound it (LRU) if a ledger grows past millions of streams.
@@ -214,7 +214,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
 
   // Set by the writer when a group's write or sync failed; never cleared.
   std::atomic<bool> failed_{false};
-  std::string failure_;                // the message later appends get (under queue_mu_)
+  std::string failure_;  // the message later appends get (under queue_mu_)
 
   // Serialises SubjectFor/Erase so two callers with one email key get one subject.
   std::mutex vault_mu_;

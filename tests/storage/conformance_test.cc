@@ -17,10 +17,10 @@
 namespace roster::storage {
 namespace {
 
+using std::chrono::milliseconds;
 using testing::MakeAppend;
 using testing::MakeEvent;
 using testing::TempDir;
-using std::chrono::milliseconds;
 
 struct MemoryHarness {
   static constexpr const char* kName = "Memory";
@@ -146,8 +146,8 @@ TYPED_TEST(ConformanceTest, ARejectedAppendLeavesNoTrace) {
 // ---- positions and versions ----
 
 TYPED_TEST(ConformanceTest, PositionsAreGaplessAcrossStreamsAndVersionsPerStream) {
-  std::vector<std::string> streams = {"account-a", "account-b", "account-a", "account-c",
-                                      "account-a", "account-b"};
+  std::vector<std::string> streams = {"account-a", "account-b", "account-a",
+                                      "account-c", "account-a", "account-b"};
   uint64_t expected_position = 1;
   std::map<std::string, uint64_t> versions;
   for (const auto& s : streams) {
@@ -245,9 +245,9 @@ TYPED_TEST(ConformanceTest, ScanHonoursFromToAndEarlyStop) {
   EXPECT_EQ(range.front().envelope.position, 3u);
   EXPECT_EQ(range.back().envelope.position, 5u);
 
-  EXPECT_EQ(this->ScanAll(0, 2).size(), 2u);    // from 0 means from 1
-  EXPECT_EQ(this->ScanAll(8, 0).size(), 3u);    // to 0 means the head
-  EXPECT_EQ(this->ScanAll(8, 99).size(), 3u);   // past the head stops at the head
+  EXPECT_EQ(this->ScanAll(0, 2).size(), 2u);   // from 0 means from 1
+  EXPECT_EQ(this->ScanAll(8, 0).size(), 3u);   // to 0 means the head
+  EXPECT_EQ(this->ScanAll(8, 99).size(), 3u);  // past the head stops at the head
   EXPECT_EQ(this->ScanAll(11, 0).size(), 0u);
   EXPECT_EQ(this->ScanAll(6, 5).size(), 0u);
 
@@ -392,7 +392,8 @@ TYPED_TEST(ConformanceTest, MalformedAppendsAreInvalidFields) {
   expect_invalid(MakeAppend(std::string(257, 's'), ExpectedVersion::Any()), "stream");
   expect_invalid(MakeAppend(std::string("acc\0unt", 7), ExpectedVersion::Any()), "stream");
   expect_invalid(MakeAppend("account-a", ExpectedVersion::Any(), 0), "events");
-  expect_invalid(MakeAppend("account-a", ExpectedVersion::Any(), kMaxEventsPerAppend + 1), "events");
+  expect_invalid(MakeAppend("account-a", ExpectedVersion::Any(), kMaxEventsPerAppend + 1),
+                 "events");
   AppendRequest big = MakeAppend("account-a", ExpectedVersion::Any());
   big.events[0].payload.assign(kMaxPayloadBytes + 1, 'x');
   expect_invalid(big, "payload");
@@ -401,8 +402,8 @@ TYPED_TEST(ConformanceTest, MalformedAppendsAreInvalidFields) {
   expect_invalid(long_key, "idempotency_key");
   EXPECT_EQ(this->store().GetHead().position, 0u);
   // The limits themselves are fine.
-  auto max = this->MustAppend(MakeAppend(std::string(256, 's'), ExpectedVersion::Any(),
-                                         kMaxEventsPerAppend));
+  auto max = this->MustAppend(
+      MakeAppend(std::string(256, 's'), ExpectedVersion::Any(), kMaxEventsPerAppend));
   EXPECT_EQ(max.last_position, kMaxEventsPerAppend);
 }
 

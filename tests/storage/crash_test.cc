@@ -67,8 +67,8 @@ void WriteAll(int fd, const std::string& line) {
         if (rng() % 4 == 0) expected = ExpectedVersion::Exact(store.StreamVersion(stream));
         AppendRequest r = testing::MakeAppend(stream, expected, 1 + rng() % 3, rng() % 1000);
         if (rng() % 3 == 0) {
-          r.idempotency_key = "key-" + std::to_string(seed) + "-" + std::to_string(t) + "-" +
-                              std::to_string(i);
+          r.idempotency_key =
+              "key-" + std::to_string(seed) + "-" + std::to_string(t) + "-" + std::to_string(i);
           r.idempotency_fingerprint = "fp-" + r.idempotency_key;
         }
         auto result = store.Append(r);
@@ -111,8 +111,8 @@ class ChildProcess {
     if (pid_ < 0) std::abort();
     if (pid_ == 0) {
       ::close(fds[0]);
-      const char* argv[] = {"storage_crash_test", "--crash-child", path.c_str(), fd_arg.c_str(),
-                            seed_arg.c_str(), nullptr};
+      const char* argv[] = {"storage_crash_test", "--crash-child",  path.c_str(),
+                            fd_arg.c_str(),       seed_arg.c_str(), nullptr};
       ::execv("/proc/self/exe", const_cast<char* const*>(argv));
       ::_exit(127);
     }
@@ -133,7 +133,9 @@ class ChildProcess {
       if (now >= deadline) return true;
       pollfd p{fd_, POLLIN, 0};
       int timeout =
-          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+          static_cast<int>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+          1;
       int n = ::poll(&p, 1, timeout);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) continue;
@@ -220,7 +222,8 @@ void RunRounds(int rounds, uint64_t seed) {
         std::string hash;
         in >> hash;
         ASSERT_EQ(hash.size(), 64u) << line;
-        ASSERT_TRUE(acked_hash.emplace(p, hash).second) << "position " << p << " acknowledged twice";
+        ASSERT_TRUE(acked_hash.emplace(p, hash).second)
+            << "position " << p << " acknowledged twice";
       }
       if (key != "-") {
         a.key = key;

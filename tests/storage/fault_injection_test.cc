@@ -56,9 +56,10 @@ class FaultInjectionTest : public ::testing::Test {
     auto later = store_->Append(MakeAppend("account-a", ExpectedVersion::Any()));
     ASSERT_FALSE(later.ok());
     EXPECT_EQ(later.error().code(), ErrorCode::kUnavailable);
-    EXPECT_NE(later.error().message().find("the log refused writes after a failed sync at position " +
-                                           std::to_string(acked_.size() + 1)),
-              std::string::npos)
+    EXPECT_NE(
+        later.error().message().find("the log refused writes after a failed sync at position " +
+                                     std::to_string(acked_.size() + 1)),
+        std::string::npos)
         << later.error().message();
     EXPECT_NE(later.error().message().find("restart rosterd"), std::string::npos);
   }
@@ -150,7 +151,8 @@ TEST_F(FaultInjectionTest, EveryAppendOfTheFailedGroupHearsOfTheFailure) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 3; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = store_->Append(MakeAppend("account-" + std::to_string(i), ExpectedVersion::Any()));
+      results[i] =
+          store_->Append(MakeAppend("account-" + std::to_string(i), ExpectedVersion::Any()));
     });
   }
   while (store_->QueuedAppendsForTest() < 3) std::this_thread::yield();

@@ -1,5 +1,7 @@
 // RocksDbEventStore beyond the shared contract: restarts, read-only opens, group commit,
 // concurrent appenders, and damage found on disk.
+#include "storage/rocksdb_store.h"
+
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -11,7 +13,6 @@
 #include "base/clock.h"
 #include "events/codec.h"
 #include "storage/rocksdb_keys.h"
-#include "storage/rocksdb_store.h"
 #include "storage/verify.h"
 #include "tests/storage/test_util.h"
 
@@ -76,10 +77,14 @@ class RawDb {
 class RocksDbStoreTest : public ::testing::Test {
  protected:
   RocksDbOptions Options() { return RocksDbOptions{.path = dir_.Sub("log"), .clock = &clock_}; }
-  void Open() { store_ = MustOpen(Options()); ASSERT_NE(store_, nullptr); }
+  void Open() {
+    store_ = MustOpen(Options());
+    ASSERT_NE(store_, nullptr);
+  }
   void Close() { store_.reset(); }
   void Fill(const std::string& stream, int n) {
-    for (int i = 0; i < n; ++i) MustAppend(*store_, MakeAppend(stream, ExpectedVersion::Any(), 1, i));
+    for (int i = 0; i < n; ++i)
+      MustAppend(*store_, MakeAppend(stream, ExpectedVersion::Any(), 1, i));
   }
 
   TempDir dir_;
@@ -218,10 +223,9 @@ TEST_F(RocksDbStoreTest, QueuedAppendsCommitAsOneGroupInQueueOrder) {
   // X inside the same group, Z (Exact 1) follows X.
   std::vector<std::optional<Result<AppendResult>>> results(3);
   std::vector<std::thread> threads;
-  std::vector<AppendRequest> requests = {
-      MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 1),
-      MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 2),
-      MakeAppend("account-a", ExpectedVersion::Exact(1), 2, 3)};
+  std::vector<AppendRequest> requests = {MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 1),
+                                         MakeAppend("account-a", ExpectedVersion::NoStream(), 1, 2),
+                                         MakeAppend("account-a", ExpectedVersion::Exact(1), 2, 3)};
   for (size_t i = 0; i < requests.size(); ++i) {
     threads.emplace_back([&, i] { results[i] = store_->Append(requests[i]); });
     while (store_->QueuedAppendsForTest() < i + 1) std::this_thread::yield();
@@ -280,7 +284,8 @@ TEST_F(RocksDbStoreTest, ShutdownCommitsWhatIsAlreadyQueued) {
   Open();
   store_->PauseWriterForTest(true);
   std::optional<Result<AppendResult>> result;
-  std::thread appender([&] { result = store_->Append(MakeAppend("account-a", ExpectedVersion::Any())); });
+  std::thread appender(
+      [&] { result = store_->Append(MakeAppend("account-a", ExpectedVersion::Any())); });
   while (store_->QueuedAppendsForTest() < 1) std::this_thread::yield();
   store_->Shutdown();  // overrides the pause: drains, then stops
   appender.join();
@@ -365,8 +370,7 @@ TEST_F(RocksDbStoreTest, ALongScanAcrossFlushedFilesSeesEveryEventInOrder) {
   });
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(expected - 1, uint64_t{kAppends * kMaxEventsPerAppend});
-  EXPECT_EQ(store_->ReadStream("account-1", 1, 100000)->size(),
-            size_t{7 * kMaxEventsPerAppend});
+  EXPECT_EQ(store_->ReadStream("account-1", 1, 100000)->size(), size_t{7 * kMaxEventsPerAppend});
   EXPECT_TRUE(store_->Verify().ok);
 }
 
@@ -461,7 +465,6 @@ TEST_F(RocksDbStoreTest, ReadsAndScansRefuseACorruptedRecord) {
   EXPECT_EQ(store_->ReadStream("account-a", 1, 10).status().code(), ErrorCode::kCorruption);
   EXPECT_TRUE(store_->Read(2).ok());
   EXPECT_TRUE(store_->ReadStream("account-a", 4, 10).ok());
-
 }
 
 TEST_F(RocksDbStoreTest, VerifyFindsABitFlipWrittenByAnotherProcess) {
