@@ -362,10 +362,14 @@ void RocksDbEventStore::WriterLoop() {
   }
 }
 
-uint64_t RocksDbEventStore::LoadStreamVersion(const std::string& stream) const {
+Result<uint64_t> RocksDbEventStore::LoadStreamVersion(const std::string& stream) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->stream_heads, stream, &value);
-  if (!s.ok() || value.size() != 8) return 0;
+  if (s.IsNotFound()) return uint64_t{0};
+  if (!s.ok()) return FromRocks(s, "reading the version of stream " + stream);
+  if (value.size() != 8) {
+    return Error(ErrorCode::kCorruption, "stream head of " + stream + " is not 8 bytes");
+  }
   return keys::GetBigEndian64(value.data());
 }
 
@@ -398,7 +402,6 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
   std::unordered_map<std::string, uint64_t> touched;   // stream → version after this group
   std::unordered_map<std::string, uint64_t> loaded;    // committed versions read from RocksDB
   std::unordered_map<std::string, size_t> group_keys;  // idempotency key → index in group
-  std::vector<std::pair<std::string, keys::IdempotencyRecord>> key_records;
   uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
 
   rocksdb::WriteBatch batch;
@@ -452,7 +455,13 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
     } else if (auto l = loaded.find(r.stream); l != loaded.end()) {
       current = l->second;
     } else {
-      current = LoadStreamVersion(r.stream);
+      // Never guess a version: a failed read fails this append (not the group).
+      auto committed = LoadStreamVersion(r.stream);
+      if (!committed.ok()) {
+        results[i] = committed.error();
+        continue;
+      }
+      current = *committed;
       loaded.emplace(r.stream, current);
     }
     Status st = CheckExpected(r.expected, r.stream, current);
@@ -936,7 +945,9 @@ uint64_t RocksDbEventStore::StreamVersion(const std::string& stream) const {
   }
   // Not cached: RocksDB holds every committed version (the writer writes the cache only
   // after the group is durable, so this read is never older than the cache would be).
-  return LoadStreamVersion(stream);
+  // On a read error 0 is as good a hint as any: the append's version check decides.
+  auto version = LoadStreamVersion(stream);
+  return version.ok() ? *version : 0;
 }
 
 Head RocksDbEventStore::GetHead() const {

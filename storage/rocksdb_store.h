@@ -176,7 +176,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
                  const BatchVisitor& visit) const;
   void WriterLoop();
   void CommitGroup(std::vector<Pending*>& group);
-  uint64_t LoadStreamVersion(const std::string& stream) const;  // committed, from RocksDB
+  // The committed version of a stream, from RocksDB (0 for an unknown stream).
+  Result<uint64_t> LoadStreamVersion(const std::string& stream) const;
 
   // PiiVault
   Result<std::string> SubjectFor(const events::Bytes& email_key, std::string_view email) override;
