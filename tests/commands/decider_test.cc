@@ -4,7 +4,11 @@
 // rule to its code and to these tests.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <optional>
+#include <set>
 
 #include "commands/decider.h"
 #include "tests/commands/test_support.h"
@@ -716,6 +720,38 @@ TEST(ValidateEmail, AcceptsOrdinaryAddressesAndRejectsTheRest) {
   }
   EXPECT_FALSE(ValidateEmail(std::string(65, 'a') + "@b.co", "email").ok());
   EXPECT_FALSE(ValidateEmail("a@" + std::string(260, 'b') + ".co", "email").ok());
+}
+
+TEST(RandomIdSource, FreshIdsAndTokensNeverRepeatAlsoAcrossAFork) {
+  RandomIdSource ids;
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) {
+    std::string token = ids.NewToken();
+    ASSERT_EQ(token.size(), 43u);
+    ASSERT_TRUE(seen.insert(token).second);
+    std::string id = ids.NewId("inv_", 20);
+    ASSERT_EQ(id.size(), 24u);
+    ASSERT_TRUE(seen.insert(id).second);
+  }
+  // A forked child must not hand out the parent's buffered bytes.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string t = ids.NewToken();
+    ssize_t n = ::write(fds[1], t.data(), t.size());
+    ::_exit(n == static_cast<ssize_t>(t.size()) ? 0 : 1);
+  }
+  std::string parent = ids.NewToken();
+  char buf[64] = {};
+  ssize_t n = ::read(fds[0], buf, 43);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_EQ(n, 43);
+  EXPECT_NE(std::string(buf, 43), parent);
 }
 
 TEST(Actor, RendersAsTheEnvelopeActor) {
