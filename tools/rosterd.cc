@@ -27,7 +27,12 @@
 
 #include "base/crypto.h"
 #include "base/status.h"
+#include "commands/handler.h"
+#include "gateway/api/api.h"
+#include "gateway/api/offset_clock.h"
 #include "gateway/app.h"
+#include "projections/engine.h"
+#include "storage/rocksdb_store.h"
 
 #ifndef ROSTER_VERSION
 #define ROSTER_VERSION "0.0.0"
@@ -57,6 +62,7 @@ struct Config {
   int64_t write_timeout_ms = 30'000;
   int64_t drain_timeout_ms = 10'000;
   bool test_routes = false;
+  int64_t sse_heartbeat_ms = 15'000;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" (all IPv4 interfaces is *not*
@@ -127,6 +133,7 @@ Status Validate(Config& c, std::string* host, uint16_t* port) {
   ROSTER_RETURN_IF_ERROR(range("--read-timeout", c.read_timeout_ms, 1, 3'600'000));
   ROSTER_RETURN_IF_ERROR(range("--write-timeout", c.write_timeout_ms, 1, 3'600'000));
   ROSTER_RETURN_IF_ERROR(range("--drain-timeout", c.drain_timeout_ms, 0, 3'600'000));
+  ROSTER_RETURN_IF_ERROR(range("--sse-heartbeat", c.sse_heartbeat_ms, 10, 3'600'000));
   for (const std::string& o : c.cors_origins) ROSTER_RETURN_IF_ERROR(ValidateOrigin(o));
   if (c.service_key.find_first_of(" \t\r\n") != std::string::npos) {
     return Error(ErrorCode::kInvalidField, "--service-key must not contain whitespace");
@@ -278,6 +285,11 @@ int Main(int argc, char** argv) {
   cli.add_flag("--enable-test-routes", c.test_routes,
                "Serve /_test/* routes for the end-to-end tests (never in production)")
       ->group("");  // hidden from --help
+  cli.add_option("--sse-heartbeat", c.sse_heartbeat_ms,
+                 "Silence after which /v1/events/stream sends a comment line (tests shorten it)")
+      ->transform(duration)
+      ->default_str("15s")
+      ->group("");  // hidden: tuning for tests
 
   try {
     cli.parse(argc, argv);
@@ -352,20 +364,106 @@ int Main(int argc, char** argv) {
   c.jwt_secret.clear();
 
   // ===================================================================================
-  // Wiring: the ledger behind the API. Everything is built here, in dependency order,
-  // and destroyed in reverse after the server has stopped (no singletons).
-  //
-  //   1. Storage:     auto store = storage::RocksDbEventStore::Open({.dir = c.data_dir});
-  //   2. Projections: projections::Projector projector(*store, ...); projector.Start();
-  //                   app.SetReadiness([&] { return projector.CaughtUp(); },
-  //                                    [&] { return projector.ReadyDetails(); });
-  //   3. Commands:    commands::CommandHandler handler(*store, projector, clock, ...);
-  //   4. API routes:  gateway::RegisterApiRoutes(app.router(), handler, projector, ...);
-  //   5. Metrics:     app.metrics().AddCallback(gateway::MetricType::kCounter,
-  //                       "roster_store_appends_total", "...", {}, [&] { ... });
-  //
-  // Until then rosterd serves the operations endpoints only, and is always ready.
+  // Wiring: the ledger behind the API. Everything is built here, in dependency order
+  // (store → commands → projections → routes), and torn down in reverse after the server
+  // has stopped (no singletons).
   // ===================================================================================
+  api::OffsetClock clock;  // the system clock; only /_test/clock (test routes) moves it
+
+  // 1. Storage: <data-dir>/ledger.
+  std::string ledger_dir = (std::filesystem::path(c.data_dir) / "ledger").string();
+  if (Status st = PrepareDataDir(ledger_dir); !st.ok()) {
+    log->critical("{}", st.message());
+    return kExitRuntime;
+  }
+  auto opened = storage::RocksDbEventStore::Open({.path = ledger_dir, .clock = &clock});
+  if (!opened) {
+    log->critical("cannot open the ledger at {}: {}", ledger_dir, opened.error().ToString());
+    return kExitRuntime;
+  }
+  std::unique_ptr<storage::RocksDbEventStore> store = std::move(opened).value();
+  log->info("ledger opened at {} (head position {})", ledger_dir, store->GetHead().position);
+
+  // 2. Commands: rebuilds the directory and the idempotency index from the log.
+  auto handler = std::make_unique<commands::CommandHandler>(*store, clock);
+  if (!handler->status().ok()) {
+    log->critical("cannot load the ledger: {}", handler->status().ToString());
+    return kExitRuntime;
+  }
+  log->info("command handler ready");
+
+  // 3. Projections: load the snapshot, catch up on the projector thread.
+  auto engine = std::make_unique<projections::Engine>(
+      *store, projections::EngineOptions{.log = [log](std::string_view message) {
+        log->warn("projections: {}", message);
+      }});
+  if (Status st = engine->Start(); !st.ok()) {
+    log->critical("cannot start the projections: {}", st.ToString());
+    return kExitRuntime;
+  }
+  projections::EngineStats engine_stats = engine->stats();
+  log->info("projections started from position {} (snapshot at {}), catching up to {}",
+            engine->position(), engine_stats.snapshot_loaded_at, engine_stats.head_at_start);
+
+  // 4. API routes.
+  api::Services services{.store = *store,
+                         .handler = *handler,
+                         .engine = *engine,
+                         .clock = clock,
+                         .options = {.sse_heartbeat = std::chrono::milliseconds(c.sse_heartbeat_ms),
+                                     .test_routes = c.test_routes},
+                         .log = log,
+                         .test_clock = &clock,
+                         .head_at_start = engine_stats.head_at_start};
+  api::RegisterRoutes(app.router(), services);
+
+  // 5. Readiness: the projections have caught up with the head seen at start-up.
+  projections::Engine* engine_ptr = engine.get();
+  storage::RocksDbEventStore* store_ptr = store.get();
+  app.SetReadiness([engine_ptr] { return engine_ptr->Ready(); },
+                   [engine_ptr, store_ptr] {
+                     uint64_t head = store_ptr->GetHead().position;
+                     uint64_t position = engine_ptr->position();
+                     return boost::json::object{{"position", position},
+                                                {"head", head},
+                                                {"lag", head > position ? head - position : 0}};
+                   });
+
+  // 6. Metrics read at scrape time.
+  auto& m = app.metrics();
+  auto writer = [store_ptr](uint64_t storage::WriterStats::*field) {
+    return [store_ptr, field] { return static_cast<double>(store_ptr->GetWriterStats().*field); };
+  };
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_appends_total",
+                "Appends committed to the log (deduplicated repeats not counted)", {},
+                writer(&storage::WriterStats::appends));
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_events_total",
+                "Events committed to the log", {}, writer(&storage::WriterStats::events));
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_fsyncs_total",
+                "Synced commit groups (one WAL fsync each)", {},
+                writer(&storage::WriterStats::groups));
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_deduplicated_appends_total",
+                "Appends answered from an idempotency record", {},
+                writer(&storage::WriterStats::deduplicated));
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_version_conflicts_total",
+                "Appends rejected for a version conflict", {},
+                writer(&storage::WriterStats::rejected));
+  m.AddCallback(gateway::MetricType::kGauge, "roster_ledger_head_position",
+                "Position of the last committed event", {},
+                [store_ptr] { return static_cast<double>(store_ptr->GetHead().position); });
+  m.AddCallback(gateway::MetricType::kGauge, "roster_projections_position",
+                "Last position applied by the projections", {},
+                [engine_ptr] { return static_cast<double>(engine_ptr->position()); });
+  m.AddCallback(gateway::MetricType::kGauge, "roster_projections_lag_events",
+                "Events committed but not yet applied by the projections", {},
+                [engine_ptr, store_ptr] {
+                  uint64_t head = store_ptr->GetHead().position;
+                  uint64_t position = engine_ptr->position();
+                  return static_cast<double>(head > position ? head - position : 0);
+                });
+  m.AddCallback(gateway::MetricType::kCounter, "roster_projections_snapshots_total",
+                "Projection snapshots written", {},
+                [engine_ptr] { return static_cast<double>(engine_ptr->stats().snapshots_written); });
 
   if (Status st = app.Listen(); !st.ok()) {
     log->critical("{}", st.message());
@@ -395,8 +493,16 @@ int Main(int argc, char** argv) {
   app.Run();
   done.store(true);
   signal_thread.join();
-  // Reverse order of the wiring above: API → commands → projections → store.
-  log->info("stopped");
+  // Reverse order of the wiring: the server has finished every request and stream; now
+  // the projections (final snapshot), the command handler, and the store.
+  log->info("server stopped");
+  engine->Stop();
+  log->info("projections stopped at position {} (snapshot written)", engine->position());
+  engine.reset();
+  handler.reset();
+  store->Shutdown();
+  store.reset();
+  log->info("ledger closed; stopped");
   return 0;
 }
 
