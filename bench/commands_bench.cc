@@ -345,9 +345,11 @@ int Main(int argc, char** argv) {
         versions[i] = store.StreamVersion("raw-" + AccountId(i) + "-" + tag);
       }
       std::mutex one_stream_mu;
+      // The Any variant writes its own stream, so it never moves the serialized one's version.
       auto raw_append = [&](int a, storage::ExpectedVersion expected) {
         storage::AppendRequest req;
-        req.stream = "raw-" + AccountId(a) + "-" + tag;
+        req.stream = (expected.kind == storage::ExpectedVersion::Kind::kAny ? "rawany-" : "raw-") +
+                     AccountId(a) + "-" + tag;
         req.expected = expected;
         events::Event e = SampleInvite(raw_seq.fetch_add(1));
         req.events.push_back({events::TypeOf(e), events::EncodeEvent(e)});
