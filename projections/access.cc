@@ -148,14 +148,13 @@ const policy::Patterns* SharePatterns(bool billing) {
 
 // ---- Apply ----
 
-void Access::Apply(const events::RecordedEvent& r, const Catalog& c) {
+void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const EventIds& ids) {
   const events::Envelope& env = r.envelope;
   const uint64_t p = env.position;
   const Micros t = env.recorded_at;
-  const uint32_t actor = c.labels.Find(env.actor);
-  const uint32_t account = c.AccountOfStream(env.stream);
-  std::string_view ws_id = WorkspaceIdOf(r.event);
-  const uint32_t ws = ws_id.empty() ? kNone : c.workspaces.Find(ws_id);
+  const uint32_t actor = ids.actor;
+  const uint32_t account = ids.account;
+  const uint32_t ws = ids.workspace;
 
   auto close = [&](Span& s) {
     if (!s.open()) return;

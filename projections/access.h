@@ -121,7 +121,7 @@ class Access {
   Access(const Access&) = delete;
   Access& operator=(const Access&) = delete;
 
-  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog);
+  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog, const EventIds& ids);
 
   // ---- Live queries (the hot path: no allocation) ----
   // `user`/`workspace` are catalog ids (kNone when unknown → denied).

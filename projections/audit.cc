@@ -6,60 +6,78 @@
 
 namespace roster::projections {
 
-std::string Audit::SubjectOf(const events::Event& event) {
+std::string_view Audit::SubjectOf(const events::Event& event, std::string* scratch) {
   return std::visit(
       Overloaded{
-          [](const events::AccountOpened& e) { return e.account_id; },
-          [](const events::AccountMemberAdded& e) { return e.user_id; },
-          [](const events::AccountMemberRoleChanged& e) { return e.user_id; },
-          [](const events::AccountMemberRemoved& e) { return e.user_id; },
-          [](const events::WorkspaceCreated& e) { return e.workspace_id; },
-          [](const events::RoleDefined& e) { return e.role; },
-          [](const events::RoleChanged& e) { return e.user_id; },
-          [](const events::AccessChanged& e) { return e.user_id; },
-          [](const events::ScopeChanged& e) { return e.user_id; },
-          [](const events::MemberRemoved& e) { return e.user_id; },
-          [](const events::InviteSent& e) { return e.invitation_id; },
-          [](const events::InviteResent& e) { return e.invitation_id; },
-          [](const events::InviteCancelled& e) { return e.invitation_id; },
-          [](const events::InviteAccepted& e) { return e.user_id; },
-          [](const events::InviteSuperseded& e) { return e.invitation_id; },
-          [](const events::LinkCreated& e) { return e.workspace_id; },
-          [](const events::LinkRoleChanged& e) { return e.workspace_id; },
-          [](const events::LinkRegenerated& e) { return e.workspace_id; },
-          [](const events::LinkDisabled& e) { return e.workspace_id; },
-          [](const events::LinkJoined& e) { return e.user_id; },
-          [](const events::PartnerInvited& e) { return e.partner_id; },
-          [](const events::PartnerAccepted& e) { return e.partner_id; },
-          [](const events::PartnerAccessChanged& e) { return e.partner_id; },
-          [](const events::PartnerSetsAssigned& e) { return e.partner_id; },
-          [](const events::PartnerSetsRevoked& e) { return e.partner_id; },
-          [](const events::PartnerSuspended& e) { return e.partner_id; },
-          [](const events::PartnerResumed& e) { return e.partner_id; },
-          [](const events::PartnerRevoked& e) { return e.partner_id; },
-          [](const events::SharedAccessGranted& e) { return e.grantee_user_id; },
-          [](const events::SharedAccessRemoved& e) { return e.grantee_user_id; },
-          [](const events::SharedAccessRetired& e) { return e.grantee_user_id; },
-          [](const events::SubjectErased& e) { return ToHex(e.email_key.data); },
+          [](const events::AccountOpened& e) -> std::string_view { return e.account_id; },
+          [](const events::AccountMemberAdded& e) -> std::string_view { return e.user_id; },
+          [](const events::AccountMemberRoleChanged& e) -> std::string_view { return e.user_id; },
+          [](const events::AccountMemberRemoved& e) -> std::string_view { return e.user_id; },
+          [](const events::WorkspaceCreated& e) -> std::string_view { return e.workspace_id; },
+          [](const events::RoleDefined& e) -> std::string_view { return e.role; },
+          [](const events::RoleChanged& e) -> std::string_view { return e.user_id; },
+          [](const events::AccessChanged& e) -> std::string_view { return e.user_id; },
+          [](const events::ScopeChanged& e) -> std::string_view { return e.user_id; },
+          [](const events::MemberRemoved& e) -> std::string_view { return e.user_id; },
+          [](const events::InviteSent& e) -> std::string_view { return e.invitation_id; },
+          [](const events::InviteResent& e) -> std::string_view { return e.invitation_id; },
+          [](const events::InviteCancelled& e) -> std::string_view { return e.invitation_id; },
+          [](const events::InviteAccepted& e) -> std::string_view { return e.user_id; },
+          [](const events::InviteSuperseded& e) -> std::string_view { return e.invitation_id; },
+          [](const events::LinkCreated& e) -> std::string_view { return e.workspace_id; },
+          [](const events::LinkRoleChanged& e) -> std::string_view { return e.workspace_id; },
+          [](const events::LinkRegenerated& e) -> std::string_view { return e.workspace_id; },
+          [](const events::LinkDisabled& e) -> std::string_view { return e.workspace_id; },
+          [](const events::LinkJoined& e) -> std::string_view { return e.user_id; },
+          [](const events::PartnerInvited& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerAccepted& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerAccessChanged& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerSetsAssigned& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerSetsRevoked& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerSuspended& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerResumed& e) -> std::string_view { return e.partner_id; },
+          [](const events::PartnerRevoked& e) -> std::string_view { return e.partner_id; },
+          [](const events::SharedAccessGranted& e) -> std::string_view { return e.grantee_user_id; },
+          [](const events::SharedAccessRemoved& e) -> std::string_view { return e.grantee_user_id; },
+          [](const events::SharedAccessRetired& e) -> std::string_view { return e.grantee_user_id; },
+          [&](const events::SubjectErased& e) -> std::string_view {
+            *scratch = ToHex(e.email_key.data);
+            return *scratch;
+          },
       },
       event);
 }
 
-void Audit::Index(uint64_t p, const AuditRow& row) {
-  if (row.account != kNone) by_account_[row.account].push_back(p);
-  if (row.workspace != kNone) by_workspace_[row.workspace].push_back(p);
-  if (row.actor != kNone) by_actor_[row.actor].push_back(p);
-  if (row.subject != kNone) by_subject_[row.subject].push_back(p);
-  by_type_[row.type].push_back(p);
+namespace {
+
+void Add(std::vector<std::vector<uint64_t>>& index, uint32_t id, uint64_t p) {
+  if (id == kNone) return;
+  if (id >= index.size()) index.resize(std::max<size_t>(id + 1, index.size() * 3 / 2));
+  index[id].push_back(p);
 }
 
-void Audit::Apply(const events::RecordedEvent& r, const Catalog& c) {
+const std::vector<uint64_t>& Get(const std::vector<std::vector<uint64_t>>& index, uint32_t id) {
+  static const std::vector<uint64_t> kEmpty;
+  return id < index.size() ? index[id] : kEmpty;
+}
+
+}  // namespace
+
+void Audit::Index(uint64_t p, const AuditRow& row) {
+  Add(by_account_, row.account, p);
+  Add(by_workspace_, row.workspace, p);
+  Add(by_actor_, row.actor, p);
+  Add(by_subject_, row.subject, p);
+  Add(by_type_, row.type, p);
+}
+
+void Audit::Apply(const events::RecordedEvent& r, const EventIds& ids) {
   AuditRow row;
-  row.account = c.AccountOfStream(r.envelope.stream);
-  std::string_view ws_id = WorkspaceIdOf(r.event);
-  if (!ws_id.empty()) row.workspace = c.workspaces.Find(ws_id);
-  row.actor = c.labels.Find(r.envelope.actor);
-  std::string subject = SubjectOf(r.event);
+  row.account = ids.account;
+  row.workspace = ids.workspace;
+  row.actor = ids.actor;
+  std::string scratch;
+  std::string_view subject = SubjectOf(r.event, &scratch);
   if (!subject.empty()) row.subject = subjects_.Intern(subject);
   row.type = static_cast<uint16_t>(r.envelope.type);
   rows_.push_back(row);
@@ -83,12 +101,10 @@ std::vector<uint64_t> Audit::Select(const AuditSelector& s, size_t limit, bool* 
   if (lo > hi) return out;
 
   // The most selective list among the filters used; nullptr = scan positions.
-  static const std::vector<uint64_t> kEmpty;
   const std::vector<uint64_t>* best = nullptr;
-  auto consider = [&](bool use, const auto& index, auto key) {
+  auto consider = [&](bool use, const PositionLists& index, uint32_t key) {
     if (!use) return;
-    auto it = index.find(key);
-    const std::vector<uint64_t>* list = it == index.end() ? &kEmpty : &it->second;
+    const std::vector<uint64_t>* list = &Get(index, key);
     if (best == nullptr || list->size() < best->size()) best = list;
   };
   consider(s.use_account, by_account_, s.account);
@@ -125,9 +141,7 @@ std::vector<uint64_t> Audit::ByActorNewestFirst(uint32_t actor, uint64_t before,
   *more = false;
   *next = 0;
   std::vector<uint64_t> out;
-  auto it = by_actor_.find(actor);
-  if (it == by_actor_.end()) return out;
-  const auto& list = it->second;
+  const auto& list = Get(by_actor_, actor);
   auto end = before == 0 ? list.end() : std::lower_bound(list.begin(), list.end(), before);
   while (end != list.begin()) {
     --end;

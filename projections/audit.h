@@ -36,11 +36,12 @@ class Audit {
   Audit(const Audit&) = delete;
   Audit& operator=(const Audit&) = delete;
 
-  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog);
+  void Apply(const events::RecordedEvent& recorded, const EventIds& ids);
 
   // The subject of an event: the principal or object it is about (user id, invitation id,
-  // partner id, workspace id, role name; the email key's hex for SubjectErased).
-  static std::string SubjectOf(const events::Event& event);
+  // partner id, workspace id, role name; the email key's hex for SubjectErased, written
+  // into *scratch). The view points into `event` or *scratch.
+  static std::string_view SubjectOf(const events::Event& event, std::string* scratch);
 
   const Interner& subjects() const { return subjects_; }
   const AuditRow& row(uint64_t position) const { return rows_[position - 1]; }
@@ -63,10 +64,9 @@ class Audit {
 
   Interner subjects_;
   std::vector<AuditRow> rows_;  // rows_[p-1]
-  // Derived: sorted positions per value.
-  std::unordered_map<uint32_t, std::vector<uint64_t>> by_account_, by_workspace_, by_actor_,
-      by_subject_;
-  std::unordered_map<uint16_t, std::vector<uint64_t>> by_type_;
+  // Derived: sorted positions per value, indexed by the (dense) id.
+  using PositionLists = std::vector<std::vector<uint64_t>>;
+  PositionLists by_account_, by_workspace_, by_actor_, by_subject_, by_type_;
 };
 
 }  // namespace roster::projections

@@ -8,12 +8,29 @@ namespace roster::projections {
 
 // ---- Interner ----
 
+void Interner::Insert(uint64_t h, uint32_t id) {
+  size_t i = h & mask_;
+  while (slots_[i] != 0) i = (i + 1) & mask_;
+  slots_[i] = ((h >> 32) << 32) | (static_cast<uint64_t>(id) + 1);
+}
+
+void Interner::Grow() {
+  size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
+  slots_.assign(capacity, 0);
+  mask_ = capacity - 1;
+  for (uint32_t id = 0; id < names_.size(); ++id) Insert(Hash(names_[id]), id);
+}
+
 uint32_t Interner::Intern(std::string_view name) {
-  auto it = ids_.find(name);
-  if (it != ids_.end()) return it->second;
+  uint32_t found = Find(name);
+  if (found != kNone) return found;
   auto id = static_cast<uint32_t>(names_.size());
-  const std::string& stored = names_.emplace_back(name);
-  ids_.emplace(std::string_view(stored), id);
+  names_.emplace_back(name);
+  if ((names_.size()) * 2 > slots_.size()) {
+    Grow();  // rehashes every name, including the new one
+  } else {
+    Insert(Hash(name), id);
+  }
   return id;
 }
 
@@ -24,11 +41,13 @@ void Interner::Save(Writer& w) const {
 
 bool Interner::Load(Reader& r) {
   names_.clear();
-  ids_.clear();
+  slots_.clear();
+  mask_ = 0;
   size_t n = r.Count(1);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    const std::string& stored = names_.emplace_back(r.Str());
-    if (!ids_.emplace(std::string_view(stored), static_cast<uint32_t>(i)).second) r.Fail();
+    std::string name = r.Str();
+    if (Find(name) != kNone) r.Fail();  // duplicate names: not a snapshot we wrote
+    if (Intern(name) != i) r.Fail();
   }
   return r.ok();
 }
@@ -114,11 +133,12 @@ std::string_view Catalog::ActorUser(std::string_view actor) {
   return actor;
 }
 
-void Catalog::Apply(const events::RecordedEvent& r) {
+EventIds Catalog::Apply(const events::RecordedEvent& r) {
   const events::Envelope& env = r.envelope;
   Micros t = times_.empty() ? env.recorded_at : std::max(times_.back(), env.recorded_at);
   times_.push_back(t);
-  labels.Intern(env.actor);
+  EventIds ids;
+  ids.actor = labels.Intern(env.actor);
 
   uint32_t account = kNone;
   constexpr std::string_view kPrefix = "account-";
@@ -128,6 +148,8 @@ void Catalog::Apply(const events::RecordedEvent& r) {
   uint32_t ws = kNone;
   std::string_view ws_id = WorkspaceIdOf(r.event);
   if (!ws_id.empty()) ws = EnsureWorkspace(ws_id, account);
+  ids.account = account;
+  ids.workspace = ws;
 
   std::visit(
       Overloaded{
@@ -140,7 +162,7 @@ void Catalog::Apply(const events::RecordedEvent& r) {
             info.region = e.region;
             info.opened_position = env.position;
             info.opened_at = env.recorded_at;
-            info.opened_by = labels.Find(env.actor);
+            info.opened_by = ids.actor;
             SeeUser(e.owner_user_id, e.owner_email_key, e.owner_subject);
             labels.Intern("owner");
           },
@@ -164,7 +186,7 @@ void Catalog::Apply(const events::RecordedEvent& r) {
             info.invite_ttl_seconds = e.invite_ttl_seconds;
             info.created_position = env.position;
             info.created_at = env.recorded_at;
-            info.created_by = labels.Find(env.actor);
+            info.created_by = ids.actor;
             LinkTemplate(info);
             if (account != kNone) account_info_[account].workspaces.push_back(ws);
           },
@@ -232,6 +254,7 @@ void Catalog::Apply(const events::RecordedEvent& r) {
           [&](const events::SubjectErased&) {},
       },
       r.event);
+  return ids;
 }
 
 void Catalog::Save(Writer& w) const {

@@ -33,7 +33,9 @@ namespace roster::projections {
 inline constexpr uint32_t kNone = UINT32_MAX;
 
 // Dense ids for strings, assigned in first-seen order (hence deterministic for a given
-// log). Lookups by string_view do not allocate.
+// log). Lookups by string_view do not allocate. An open-addressing table of (hash tag, id)
+// slots in one array: a lookup touches one slot line and the name it compares, instead of
+// walking heap-allocated nodes (the apply path interns several names per event).
 class Interner {
  public:
   Interner() = default;
@@ -42,8 +44,16 @@ class Interner {
 
   uint32_t Intern(std::string_view name);
   uint32_t Find(std::string_view name) const {  // kNone when unknown
-    auto it = ids_.find(name);
-    return it == ids_.end() ? kNone : it->second;
+    if (slots_.empty()) return kNone;
+    uint64_t h = Hash(name);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t slot = slots_[i];
+      if (slot == 0) return kNone;
+      if ((slot >> 32) == (h >> 32)) {
+        auto id = static_cast<uint32_t>(slot) - 1;
+        if (names_[id] == name) return id;
+      }
+    }
   }
   // The name of an id; "" for kNone. The reference is stable for the interner's life.
   const std::string& Name(uint32_t id) const {
@@ -56,8 +66,13 @@ class Interner {
   bool Load(Reader& r);
 
  private:
+  static uint64_t Hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
+  void Insert(uint64_t h, uint32_t id);  // into a free slot; the table has room
+  void Grow();
+
   std::deque<std::string> names_;  // deque: elements never move, so views stay valid
-  std::unordered_map<std::string_view, uint32_t> ids_;
+  std::vector<uint64_t> slots_;    // (hash >> 32) << 32 | (id + 1); 0 = empty
+  size_t mask_ = 0;
 };
 
 // One custom definition of a role, effective from `from_position` (inclusive).
@@ -110,14 +125,23 @@ struct UserInfo {
   std::vector<std::string> email_keys;  // every email key seen, first-seen order
 };
 
+// The ids of what an event names, resolved once by Catalog::Apply for the projectors that
+// apply the same event after it.
+struct EventIds {
+  uint32_t actor = kNone;      // label id of the envelope's actor
+  uint32_t account = kNone;    // the stream's account ("account-<id>"), kNone otherwise
+  uint32_t workspace = kNone;  // the payload's workspace_id, kNone when it has none
+};
+
 class Catalog {
  public:
   Catalog() = default;
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
 
-  // Applies the event at position() + 1. Must run before the other projectors' Apply.
-  void Apply(const events::RecordedEvent& recorded);
+  // Applies the event at position() + 1. Must run before the other projectors' Apply,
+  // which receive the ids returned here.
+  EventIds Apply(const events::RecordedEvent& recorded);
 
   uint64_t position() const { return times_.size(); }
 

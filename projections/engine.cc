@@ -1,6 +1,8 @@
 #include "projections/engine.h"
 
 #include <cstdio>
+#include <deque>
+#include <optional>
 
 #include <boost/json/serialize.hpp>
 
@@ -82,11 +84,9 @@ void Engine::Stop() {
   std::lock_guard run(run_mu_);
   if (!running_) return;
   stop_ = true;
-  {
-    std::lock_guard lock(wait_mu_);
-  }
-  wait_cv_.notify_all();
+  NotifyWaiters();
   thread_.join();
+  stop_ = false;
   running_ = false;
   MaybeSnapshot(/*force=*/true);
 }
@@ -113,9 +113,12 @@ void Engine::Run() {
       MaybeSnapshot(false);
       continue;
     }
-    uint64_t to = std::min<uint64_t>(head, pos + options_.read_batch);
+    // Far behind (start-up, rebuild): the whole range, pipelined; else one chunk.
+    uint64_t to = head - pos >= options_.pipeline_min_events
+                      ? head
+                      : std::min<uint64_t>(head, pos + options_.read_batch);
     uint64_t applied = 0;
-    Status st = ApplyRange(pos + 1, to, &applied);
+    Status st = ApplyRange(pos + 1, to, nullptr, &applied);
     if (!st.ok()) {
       Log("applying events " + std::to_string(pos + 1) + ".." + std::to_string(to) +
           " failed: " + st.ToString() + "; retrying");
@@ -127,20 +130,71 @@ void Engine::Run() {
   }
 }
 
-Status Engine::ApplyRange(uint64_t from, uint64_t to, uint64_t* applied) {
+namespace {
+
+// Chunks of decoded events handed from the pipelined reader to the applying thread.
+struct Chunk {
+  std::vector<events::RecordedEvent> events;
+  Status status;
+};
+
+class ChunkQueue {
+ public:
+  explicit ChunkQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  // False when closed (the chunk is dropped).
+  bool Push(Chunk chunk) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return closed_ || chunks_.size() < capacity_; });
+    if (closed_) return false;
+    chunks_.push_back(std::move(chunk));
+    not_empty_.notify_one();
+    return true;
+  }
+  // nullopt once closed and drained.
+  std::optional<Chunk> Pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return closed_ || !chunks_.empty(); });
+    if (chunks_.empty()) return std::nullopt;
+    Chunk c = std::move(chunks_.front());
+    chunks_.pop_front();
+    not_full_.notify_one();
+    return c;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Chunk> chunks_;
+  size_t capacity_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+void Engine::NotifyWaiters() const {
+  {
+    std::lock_guard lock(wait_mu_);
+  }
+  wait_cv_.notify_all();
+}
+
+Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_before,
+                          uint64_t* applied) {
   *applied = 0;
+  if (to < from) return Status::Ok();
   uint64_t expected = from;
   Status problem;
   size_t since_notify = 0;
-  auto notify = [&] {
-    {
-      std::lock_guard lock(wait_mu_);
-    }
-    wait_cv_.notify_all();
-    since_notify = 0;
-  };
-  Status st = store_.Scan(from, to, [&](const events::RecordedEvent& e) {
-    if (stop_) return false;
+  // Applies one event; false stops the range (stop requested, a rebuild raced, a gap).
+  auto consume = [&](const events::RecordedEvent& e) -> bool {
+    if (stop_.load(std::memory_order_relaxed)) return false;
+    if (stop_before && stop_before(e)) return false;
     if (e.envelope.position != expected) {
       problem = Status(ErrorCode::kCorruption, "the store returned position " +
                                                    std::to_string(e.envelope.position) +
@@ -157,40 +211,56 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, uint64_t* applied) {
     }
     ++expected;
     ++*applied;
-    ++stats_applied_;
-    if (++since_notify >= options_.apply_batch) notify();
-    return true;
-  });
-  notify();
-  if (!st.ok()) return st;
-  return problem;
-}
-
-Status Engine::ApplyUntil(uint64_t to,
-                          const std::function<bool(const events::RecordedEvent&)>& stop) {
-  uint64_t from = position() + 1;
-  if (to != 0 && to < from) return Status::Ok();
-  Status problem;
-  Status st = store_.Scan(from, to, [&](const events::RecordedEvent& e) {
-    if (stop && stop(e)) return false;
-    std::unique_lock lock(mu_);
-    if (state_->position() + 1 != e.envelope.position) {
-      problem = Status(ErrorCode::kCorruption,
-                       "the store returned position " + std::to_string(e.envelope.position) +
-                           " after " + std::to_string(state_->position()));
-      return false;
+    stats_applied_.fetch_add(1, std::memory_order_relaxed);
+    if (++since_notify >= options_.apply_batch) {
+      NotifyWaiters();
+      since_notify = 0;
     }
-    state_->Apply(e);
-    position_.store(e.envelope.position, std::memory_order_release);
-    ++stats_applied_;
     return true;
-  });
-  {
-    std::lock_guard lock(wait_mu_);
+  };
+
+  if (to - from + 1 < options_.pipeline_min_events) {
+    Status st = store_.Scan(from, to, consume);
+    NotifyWaiters();
+    return st.ok() ? problem : st;
   }
-  wait_cv_.notify_all();
-  if (!st.ok()) return st;
-  return problem;
+
+  // A long catch-up: one reader thread scans and decodes chunks while this thread applies,
+  // so the two costs overlap instead of adding up.
+  ChunkQueue queue(options_.pipeline_depth);
+  std::atomic<bool> abort{false};
+  std::thread reader([&] {
+    for (uint64_t f = from; f <= to && !abort.load();) {
+      uint64_t t = std::min<uint64_t>(to, f + options_.read_batch - 1);
+      Chunk chunk;
+      chunk.events.reserve(t - f + 1);
+      chunk.status = store_.Scan(f, t, [&](const events::RecordedEvent& e) {
+        chunk.events.push_back(e);
+        return !abort.load(std::memory_order_relaxed);
+      });
+      bool failed = !chunk.status.ok();
+      if (!queue.Push(std::move(chunk)) || failed) break;
+      f = t + 1;
+    }
+    queue.Close();
+  });
+  Status st;
+  while (auto chunk = queue.Pop()) {
+    if (!chunk->status.ok()) {
+      st = chunk->status;
+      break;
+    }
+    bool go = true;
+    for (const auto& e : chunk->events) {
+      if (!(go = consume(e))) break;
+    }
+    if (!go) break;
+  }
+  abort = true;
+  queue.Close();
+  reader.join();
+  NotifyWaiters();
+  return st.ok() ? problem : st;
 }
 
 Status Engine::CatchUp() {
@@ -200,7 +270,8 @@ Status Engine::CatchUp() {
       return Status(ErrorCode::kInternal, "CatchUp() while the projector thread runs");
     }
   }
-  return ApplyUntil(store_.GetHead().position, nullptr);
+  uint64_t applied = 0;
+  return ApplyRange(position() + 1, store_.GetHead().position, nullptr, &applied);
 }
 
 Status Engine::RebuildFromZero() {
@@ -217,7 +288,8 @@ Status Engine::RebuildFromZero() {
     running = running_;
   }
   if (running) return Status::Ok();  // the projector thread catches up
-  return ApplyUntil(store_.GetHead().position, nullptr);
+  uint64_t applied = 0;
+  return ApplyRange(1, store_.GetHead().position, nullptr, &applied);
 }
 
 void Engine::MaybeSnapshot(bool force) {
@@ -261,8 +333,8 @@ Result<std::unique_ptr<Engine>> Engine::ReplayUntil(const storage::EventStore& s
   std::unique_ptr<Engine> engine(new Engine(store, ReplayTag{}));
   uint64_t head = store.GetHead().position;
   uint64_t to = std::min(position, head);
-  if (to == 0) return engine;
-  ROSTER_RETURN_IF_ERROR(engine->ApplyUntil(to, nullptr));
+  uint64_t applied = 0;
+  ROSTER_RETURN_IF_ERROR(engine->ApplyRange(1, to, nullptr, &applied));
   return engine;
 }
 
@@ -274,10 +346,14 @@ Result<std::unique_ptr<Engine>> Engine::ReplayUntilTime(const storage::EventStor
   // The running maximum of recorded_at, as Catalog::PositionAtTime defines "at=T": stop
   // at the first event recorded after T.
   Micros seen = INT64_MIN;
-  ROSTER_RETURN_IF_ERROR(engine->ApplyUntil(head, [&](const events::RecordedEvent& e) {
-    seen = std::max(seen, e.envelope.recorded_at);
-    return seen > time;
-  }));
+  uint64_t applied = 0;
+  ROSTER_RETURN_IF_ERROR(engine->ApplyRange(
+      1, head,
+      [&](const events::RecordedEvent& e) {
+        seen = std::max(seen, e.envelope.recorded_at);
+        return seen > time;
+      },
+      &applied));
   return engine;
 }
 

@@ -61,6 +61,12 @@ struct EngineOptions {
   size_t apply_batch = 256;
   // Events read from the store per chunk. Default 4096.
   size_t read_batch = 4096;
+  // Catch-ups of at least this many events are pipelined: a helper thread reads and
+  // decodes chunks while the projector thread applies. Default 16384.
+  uint64_t pipeline_min_events = 16384;
+  // Chunks the pipeline's reader may run ahead (memory: depth x read_batch events).
+  // Default 4.
+  size_t pipeline_depth = 4;
   // Longest single wait on the store's head (bounds Stop() latency). Default 100 ms.
   std::chrono::milliseconds poll = std::chrono::milliseconds(100);
   // Log sink for warnings (bad snapshot, read errors). Default: stderr.
@@ -163,11 +169,15 @@ class Engine {
   struct ReplayTag {};
   Engine(const storage::EventStore& store, ReplayTag);
 
+  using StopBefore = std::function<bool(const events::RecordedEvent&)>;
   void Run();
-  // Reads [from, to] and applies it under the lock. kOk with *applied = 0 when a rebuild
-  // raced the read (the chunk is dropped and re-read).
-  Status ApplyRange(uint64_t from, uint64_t to, uint64_t* applied);
-  Status ApplyUntil(uint64_t to, const std::function<bool(const events::RecordedEvent&)>& stop);
+  // Reads [from, to] and applies it, one event per exclusive-lock hold, stopping early
+  // (kOk) when Stop() is requested, `stop_before` says so for the next event, or a
+  // rebuild swapped the state meanwhile. Ranges of at least `pipeline_min_events` are
+  // read by a helper thread while this one applies.
+  Status ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_before,
+                    uint64_t* applied);
+  void NotifyWaiters() const;
   void MaybeSnapshot(bool force);
   void Log(std::string_view message) const;
   uint64_t Resolve(const AsOf& at) const;  // under the shared lock

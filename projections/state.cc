@@ -18,10 +18,10 @@ std::string Section(F&& save) {
 }  // namespace
 
 void State::Apply(const events::RecordedEvent& r) {
-  catalog.Apply(r);
-  access.Apply(r, catalog);
-  team.Apply(r, catalog, access);
-  audit.Apply(r, catalog);
+  EventIds ids = catalog.Apply(r);
+  access.Apply(r, catalog, ids);
+  team.Apply(r, catalog, access, ids);
+  audit.Apply(r, ids);
 }
 
 std::string State::Serialize() const {

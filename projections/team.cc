@@ -47,26 +47,33 @@ std::vector<Note> LoadNotes(Reader& r) {
   return notes;
 }
 
+template <class T>
+T& Slot(std::vector<T>& v, uint32_t id, const T& fill = T()) {
+  if (id >= v.size()) v.resize(std::max<size_t>(id + 1, v.size() * 3 / 2), fill);
+  return v[id];
+}
+
 }  // namespace
 
-void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access& access) {
+void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access& access,
+                 const EventIds& ids) {
   const events::Envelope& env = r.envelope;
   const uint64_t p = env.position;
   const Micros t = env.recorded_at;
-  const uint32_t actor = c.labels.Find(env.actor);
-  const uint32_t account = c.AccountOfStream(env.stream);
-  std::string_view ws_id = WorkspaceIdOf(r.event);
-  const uint32_t ws = ws_id.empty() ? kNone : c.workspaces.Find(ws_id);
+  const uint32_t actor = ids.actor;
+  const uint32_t account = ids.account;
+  const uint32_t ws = ids.workspace;
 
   auto note_user = [&](std::string_view user_id, NoteKind kind, uint32_t a, uint32_t b = kNone,
                        uint32_t cc = kNone) {
     uint32_t user = c.users.Find(user_id);
     if (user == kNone) return;
-    user_notes_[user].push_back(Note{p, t, kind, a, b, cc});
+    Slot(user_notes_, user).push_back(Note{p, t, kind, a, b, cc});
   };
   auto find_invitation = [&](const std::string& id) -> Invitation* {
-    auto it = invitation_index_.find(c.labels.Find(id));
-    return it == invitation_index_.end() ? nullptr : &invitations_[it->second];
+    uint32_t label = c.labels.Find(id);
+    if (label >= invitation_index_.size() || invitation_index_[label] == kNone) return nullptr;
+    return &invitations_[invitation_index_[label]];
   };
   // Partner notes go to the partner account's members at the time.
   auto note_partner = [&](const std::string& partner_id, NoteKind kind, uint32_t b = kNone) {
@@ -77,7 +84,7 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
     for (uint32_t user : access.AccountUsers(pr->partner_account)) {
       const AccountMember* m = access.FindAccountMember(pr->partner_account, user);
       if (m != nullptr && m->live) {
-        user_notes_[user].push_back(Note{p, t, kind, pr->workspace, pr->partner_account, b});
+        Slot(user_notes_, user).push_back(Note{p, t, kind, pr->workspace, pr->partner_account, b});
       }
     }
   };
@@ -109,7 +116,7 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
           [&](const events::MemberRemoved& e) { note_user(e.user_id, NoteKind::kRemoved, ws); },
           [&](const events::InviteSent& e) {
             uint32_t label = c.labels.Find(e.invitation_id);
-            if (ws == kNone || invitation_index_.count(label) != 0) return;
+            if (ws == kNone || FindInvitation(label) != nullptr) return;
             Invitation inv;
             inv.id = label;
             inv.workspace = ws;
@@ -125,22 +132,24 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
             inv.expires_at = e.expires_at;
             auto index = static_cast<uint32_t>(invitations_.size());
             invitations_.push_back(std::move(inv));
-            invitation_index_.emplace(label, index);
-            ws_invitations_[ws].push_back(index);
-            email_notes_[e.email_key.data].push_back(
+            Slot(invitation_index_, label, kNone) = index;
+            Slot(ws_invitations_, ws).push_back(index);
+            Slot(email_notes_, email_keys_.Intern(e.email_key.data)).push_back(
                 Note{p, t, NoteKind::kInvited, ws, c.labels.Find(e.role)});
           },
           [&](const events::InviteResent& e) {
             if (Invitation* inv = find_invitation(e.invitation_id)) {
               inv->sent_at = t;
               inv->expires_at = e.expires_at;
-              email_notes_[inv->email_key].push_back(Note{p, t, NoteKind::kInviteResent, ws});
+              Slot(email_notes_, email_keys_.Intern(inv->email_key))
+                  .push_back(Note{p, t, NoteKind::kInviteResent, ws});
             }
           },
           [&](const events::InviteCancelled& e) {
             if (Invitation* inv = find_invitation(e.invitation_id)) {
               inv->state = InviteState::kCancelled;
-              email_notes_[inv->email_key].push_back(Note{p, t, NoteKind::kInviteCancelled, ws});
+              Slot(email_notes_, email_keys_.Intern(inv->email_key))
+                  .push_back(Note{p, t, NoteKind::kInviteCancelled, ws});
             }
           },
           [&](const events::InviteSuperseded& e) {
@@ -221,8 +230,7 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
 
 const std::vector<uint32_t>& Team::WorkspaceInvitations(uint32_t ws) const {
   static const std::vector<uint32_t> kEmpty;
-  auto it = ws_invitations_.find(ws);
-  return it == ws_invitations_.end() ? kEmpty : it->second;
+  return ws < ws_invitations_.size() ? ws_invitations_[ws] : kEmpty;
 }
 
 const std::vector<PartnerEvent>& Team::PartnerHistory(uint32_t label) const {
@@ -233,14 +241,13 @@ const std::vector<PartnerEvent>& Team::PartnerHistory(uint32_t label) const {
 
 const std::vector<Note>& Team::UserNotes(uint32_t user) const {
   static const std::vector<Note> kEmpty;
-  auto it = user_notes_.find(user);
-  return it == user_notes_.end() ? kEmpty : it->second;
+  return user < user_notes_.size() ? user_notes_[user] : kEmpty;
 }
 
 const std::vector<Note>& Team::EmailNotes(const std::string& key) const {
   static const std::vector<Note> kEmpty;
-  auto it = email_notes_.find(key);
-  return it == email_notes_.end() ? kEmpty : it->second;
+  uint32_t id = email_keys_.Find(key);
+  return id < email_notes_.size() ? email_notes_[id] : kEmpty;
 }
 
 std::string_view Team::NoteKindName(NoteKind kind) {
@@ -372,17 +379,19 @@ void Team::Save(Writer& w) const {
       w.Str(events::EncodeEvent(e.event));
     }
   }
-  auto user_keys = SortedKeys(user_notes_);
-  w.U64(user_keys.size());
-  for (uint32_t user : user_keys) {
+  size_t users = 0;
+  for (const auto& notes : user_notes_) users += !notes.empty();
+  w.U64(users);
+  for (uint32_t user = 0; user < user_notes_.size(); ++user) {
+    if (user_notes_[user].empty()) continue;
     w.U32(user);
-    SaveNotes(w, user_notes_.at(user));
+    SaveNotes(w, user_notes_[user]);
   }
-  auto email_keys = SortedKeys(email_notes_);
-  w.U64(email_keys.size());
-  for (const std::string& key : email_keys) {
-    w.Str(key);
-    SaveNotes(w, email_notes_.at(key));
+  // Email keys in first-seen order (deterministic for a given log).
+  w.U64(email_keys_.size());
+  for (uint32_t id = 0; id < email_keys_.size(); ++id) {
+    w.Str(email_keys_.Name(id));
+    SaveNotes(w, id < email_notes_.size() ? email_notes_[id] : std::vector<Note>{});
   }
 }
 
@@ -403,8 +412,9 @@ bool Team::Load(Reader& r, const Catalog&) {
     inv.first_sent_at = r.I64();
     inv.sent_at = r.I64();
     inv.expires_at = r.I64();
-    invitation_index_[inv.id] = i;
-    ws_invitations_[inv.workspace].push_back(i);
+    if (inv.id == kNone || inv.workspace == kNone) return false;
+    Slot(invitation_index_, inv.id, kNone) = i;
+    Slot(ws_invitations_, inv.workspace).push_back(i);
   }
   size_t n = r.Count(4);
   for (size_t i = 0; i < n && r.ok(); ++i) {
@@ -437,12 +447,14 @@ bool Team::Load(Reader& r, const Catalog&) {
   n = r.Count(2);
   for (size_t i = 0; i < n && r.ok(); ++i) {
     uint32_t user = r.U32();
-    user_notes_[user] = LoadNotes(r);
+    if (user >= 1u << 30) return false;
+    Slot(user_notes_, user) = LoadNotes(r);
   }
   n = r.Count(2);
   for (size_t i = 0; i < n && r.ok(); ++i) {
     std::string key = r.Str();
-    email_notes_[key] = LoadNotes(r);
+    if (email_keys_.Find(key) != kNone) return false;
+    Slot(email_notes_, email_keys_.Intern(key)) = LoadNotes(r);
   }
   return r.ok();
 }

@@ -90,11 +90,12 @@ class Team {
   Team& operator=(const Team&) = delete;
 
   // After catalog and access have applied the same event.
-  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog, const Access& access);
+  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog, const Access& access,
+             const EventIds& ids);
 
   const Invitation* FindInvitation(uint32_t label) const {
-    auto it = invitation_index_.find(label);
-    return it == invitation_index_.end() ? nullptr : &invitations_[it->second];
+    if (label >= invitation_index_.size() || invitation_index_[label] == kNone) return nullptr;
+    return &invitations_[invitation_index_[label]];
   }
   const std::vector<uint32_t>& WorkspaceInvitations(uint32_t ws) const;  // indexes, sent order
   const Invitation& invitation_at(uint32_t index) const { return invitations_[index]; }
@@ -115,12 +116,14 @@ class Team {
 
  private:
   std::vector<Invitation> invitations_;                    // sent order
-  std::unordered_map<uint32_t, uint32_t> invitation_index_;  // label → index
-  std::unordered_map<uint32_t, std::vector<uint32_t>> ws_invitations_;  // derived
+  // Indexed by dense ids (label, workspace, user, email key id): no hashing on apply.
+  std::vector<uint32_t> invitation_index_;                 // label → index (kNone: none)
+  std::vector<std::vector<uint32_t>> ws_invitations_;       // derived
   std::unordered_map<uint32_t, InviteLink> links_;         // by workspace
   std::unordered_map<uint32_t, std::vector<PartnerEvent>> partner_history_;  // by label
-  std::unordered_map<uint32_t, std::vector<Note>> user_notes_;
-  std::unordered_map<std::string, std::vector<Note>> email_notes_;  // by email key
+  std::vector<std::vector<Note>> user_notes_;   // by user id
+  Interner email_keys_;                           // email keys that received notes
+  std::vector<std::vector<Note>> email_notes_;  // by email_keys_ id
 };
 
 }  // namespace roster::projections
