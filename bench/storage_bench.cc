@@ -80,6 +80,13 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
 std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -416,8 +423,9 @@ int Main(int argc, char** argv) {
   const size_t value_size = keys::kHashBytes + sealed[0].canonical.size();
 
   std::printf("Roster storage benchmark (issue 2)\n");
-  std::printf("machine: %s, nproc %u; data dir %s\n", CpuModel().c_str(),
-              std::thread::hardware_concurrency(), base.c_str());
+  std::printf("machine: %s, nproc %u; load average at start %s; data dir %s\n",
+              CpuModel().c_str(), std::thread::hardware_concurrency(), LoadAverage().c_str(),
+              base.c_str());
   std::printf(
       "event: %zu canonical bytes + 32-byte hash = %zu-byte value; append phases %.1f s\n\n",
       sealed[0].canonical.size(), value_size, args.seconds);
