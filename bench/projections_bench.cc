@@ -22,6 +22,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <time.h>
 #include <unistd.h>
 #include <vector>
@@ -246,24 +247,46 @@ class Generator {
 
 struct Stats {
   double p50 = 0, p99 = 0, max = 0;
+  double best_round_p99 = 0;  // the lowest p99 of 5 equal rounds (load bursts on a shared box)
 };
 
 Stats Percentiles(std::vector<double>& us) {
-  std::sort(us.begin(), us.end());
   if (us.empty()) return {};
-  return Stats{us[us.size() / 2], us[us.size() * 99 / 100], us.back()};
+  Stats s;
+  const size_t rounds = 5, per = us.size() / rounds;
+  s.best_round_p99 = 1e300;
+  for (size_t r = 0; r < rounds && per > 0; ++r) {
+    std::vector<double> part(us.begin() + static_cast<long>(r * per),
+                             us.begin() + static_cast<long>((r + 1) * per));
+    std::sort(part.begin(), part.end());
+    s.best_round_p99 = std::min(s.best_round_p99, part[part.size() * 99 / 100]);
+  }
+  std::sort(us.begin(), us.end());
+  s.p50 = us[us.size() / 2];
+  s.p99 = us[us.size() * 99 / 100];
+  s.max = us.back();
+  if (per == 0) s.best_round_p99 = s.p99;
+  return s;
 }
 
 bool Report(const char* what, const Stats& s, double target_p99, const char* unit = "us") {
   bool ok = target_p99 <= 0 || s.p99 <= target_p99;
-  std::printf("  %-44s p50 %9.2f %s  p99 %9.2f %s  max %9.1f %s  %s\n", what, s.p50, unit, s.p99,
-              unit, s.max, unit,
+  std::printf("  %-40s p50 %8.2f %s  p99 %8.2f %s (best round %8.2f)  max %9.1f %s  %s\n", what,
+              s.p50, unit, s.p99, unit, s.best_round_p99, s.max, unit,
               target_p99 <= 0 ? "" : (ok ? "(target met)" : "(TARGET MISSED)"));
   return ok;
 }
 
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 int Main(int argc, char** argv) {
   Args args = Parse(argc, argv);
+  std::printf("load average at the start: %s\n", LoadAverage().c_str());
   std::printf("projections_bench: %llu events, %llu accounts, %llu members, %zu samples\n",
               static_cast<unsigned long long>(args.events),
               static_cast<unsigned long long>(args.accounts),
@@ -481,6 +504,8 @@ int Main(int argc, char** argv) {
   std::printf("  snapshot: %.1f MiB, save %.2f s, load %.2f s (%s)\n",
               static_cast<double>(bytes->size()) / (1 << 20), save_s, load_s,
               loaded.ok() ? "ok" : "FAILED");
+  std::printf("load average at the end: %s (%u cores)\n", LoadAverage().c_str(),
+              std::thread::hardware_concurrency());
   std::printf("%s\n", all_ok ? "all targets met" : "some targets missed");
   return args.strict && !all_ok ? 1 : 0;
 }
