@@ -302,6 +302,8 @@ Status RequireSelf(const Principal& principal, std::string_view user_id, std::st
 
 bool HoldsInWorkspace(Services& services, std::string_view user, std::string_view workspace,
                       std::string_view permission) {
+  // TODO(perf): UserAccess lists every workspace of the user with its permissions; a
+  // scope-free Engine::Holds(user, workspace, permission) would answer in O(1).
   projections::UserAccessResult access = services.engine.UserAccess(user);
   for (const projections::WorkspaceAccess& w : access.workspaces) {
     if (w.workspace_id != workspace) continue;

@@ -176,7 +176,8 @@ void RegisterEventRoutes(Router& router, Services& s) {
                json::object body{{"ok", report.ok},
                                  {"checked", report.checked},
                                  {"head_hash", ToHex(report.head.hash)},
-                                 {"head_position", report.head.position}};
+                                 {"head_position", report.head.position},
+                                 {"position", report.head.position}};
                if (!report.ok) {
                  body["first_bad_position"] = report.first_bad_position;
                  body["problem"] = report.problem;
