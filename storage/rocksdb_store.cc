@@ -582,10 +582,16 @@ struct RecordBatch {
   std::vector<uint64_t> words;
   size_t used = 0;  // words taken
   std::vector<Record> records;
+  // Records [predecoded_from, size) already decoded and checked by the reading thread when
+  // it was ahead of the consumer (pipelined Scan); empty otherwise.
+  size_t predecoded_from = 0;
+  std::vector<std::optional<Result<events::RecordedEvent>>> predecoded;
 
   void Clear() {
     used = 0;
     records.clear();
+    predecoded.clear();
+    predecoded_from = 0;
   }
   void Add(uint64_t position, const char* data, size_t size, const Hash256& hash) {
     size_t need = (size + 7) / 8;
@@ -724,6 +730,11 @@ class BatchChannel {
     free_.pop_back();
     return b;
   }
+  // Batches filled and not yet taken by the consumer.
+  size_t Backlog() {
+    std::lock_guard lock(mu_);
+    return ready_.size();
+  }
   void Push(std::unique_ptr<RecordBatch> b) {
     {
       std::lock_guard lock(mu_);
@@ -777,7 +788,7 @@ constexpr uint64_t kPipelineMinEvents = 4096;
 }  // namespace
 
 Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
-                                  const BatchVisitor& visit) const {
+                                  const BatchVisitor& visit, const BatchAssist& assist) const {
   if (from == 0) from = 1;
   const Head head = GetHead();
   const uint64_t last = (to == 0 || to > head.position) ? head.position : to;
@@ -803,6 +814,8 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
       auto batch = channel.Free();
       if (!batch) return;  // the consumer stopped early
       if (!reader.Fill(batch.get())) break;
+      // The consumer is the slower stage: take over part of its work.
+      if (assist && channel.Backlog() >= 2) assist(*batch);
       channel.Push(std::move(batch));
     }
     channel.Finish();
@@ -833,34 +846,67 @@ Status RocksDbEventStore::ScanRaw(uint64_t from, uint64_t to, const RawVisitor& 
   });
 }
 
+namespace {
+
+// Decodes one record of a scan and checks it against its position and, with `verify`,
+// against the predecessor's stored hash (the reader already hashed prev ‖ bytes; the
+// prev_hash written inside must be that same prev).
+Result<events::RecordedEvent> DecodeScanned(const RecordBatch& batch, const RecordBatch::Record& r,
+                                            const Hash256& prev, bool verify) {
+  auto rec = events::DecodeRecorded(batch.Canonical(r), r.hash);
+  if (!rec.ok()) return CorruptAt(r.position, rec.error().message());
+  const events::Envelope& env = rec->envelope;
+  if (env.position != r.position) {
+    return CorruptAt(r.position, "envelope says position " + std::to_string(env.position));
+  }
+  if (verify && env.prev_hash != prev) {
+    return CorruptAt(r.position,
+                     "prev_hash does not link to position " + std::to_string(r.position - 1));
+  }
+  return rec;
+}
+
+}  // namespace
+
 Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
   const bool verify = options_.verify_reads;
   Status failure;
   Hash256 prev{};
-  Status st = ReadLog(from, to, verify, &prev, [&](const RecordBatch& batch) {
-    for (const auto& r : batch.records) {
-      std::string_view canonical = batch.Canonical(r);
-      auto rec = events::DecodeRecorded(canonical, r.hash);
-      if (!rec.ok()) {
-        failure = CorruptAt(r.position, rec.error().message());
-        return false;
-      }
-      const events::Envelope& env = rec->envelope;
-      if (env.position != r.position) {
-        failure = CorruptAt(r.position, "envelope says position " + std::to_string(env.position));
-        return false;
-      }
-      // The reader hashed prev ‖ bytes; the prev_hash written inside must be that prev.
-      if (verify && env.prev_hash != prev) {
-        failure = CorruptAt(
-            r.position, "prev_hash does not link to position " + std::to_string(r.position - 1));
-        return false;
-      }
-      prev = r.hash;
-      if (!visit(*rec)) return false;
+  // Runs on the reading thread when it is ahead: decodes the second half of the batch, so
+  // both cores decode and neither stage waits for the other.
+  auto assist = [verify](RecordBatch& batch) {
+    const size_t n = batch.records.size();
+    if (n < 2) return;
+    batch.predecoded_from = n / 2;
+    batch.predecoded.resize(n - n / 2);
+    for (size_t i = n / 2; i < n; ++i) {
+      batch.predecoded[i - n / 2] =
+          DecodeScanned(batch, batch.records[i], batch.records[i - 1].hash, verify);
     }
-    return true;
-  });
+  };
+  Status st = ReadLog(
+      from, to, verify, &prev,
+      [&](const RecordBatch& batch) {
+        for (size_t i = 0; i < batch.records.size(); ++i) {
+          const auto& r = batch.records[i];
+          std::optional<Result<events::RecordedEvent>> local;
+          const Result<events::RecordedEvent>* rec;
+          if (!batch.predecoded.empty() && i >= batch.predecoded_from) {
+            rec = &*batch.predecoded[i - batch.predecoded_from];
+          } else {
+            local = DecodeScanned(batch, r, prev, verify);
+            rec = &*local;
+          }
+          if (!rec->ok()) {
+            failure = rec->error();
+            return false;
+          }
+          prev = r.hash;
+          if (!visit(**rec)) return false;
+        }
+        return true;
+      },
+      assist);
   if (!failure.ok()) return failure;
   return st;
 }

@@ -171,9 +171,11 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // Reads positions from..to (to = 0: the head) in batches, on a second thread for long
   // scans when options_.pipelined_scan. Sets *initial_prev to the stored hash before
   // `from` (zeros for 1) before the first visit; `visit` returns false to stop.
+  // `assist`, when set, runs on the reading thread for a batch while the consumer lags.
   using BatchVisitor = std::function<bool(const internal::RecordBatch&)>;
+  using BatchAssist = std::function<void(internal::RecordBatch&)>;
   Status ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
-                 const BatchVisitor& visit) const;
+                 const BatchVisitor& visit, const BatchAssist& assist = nullptr) const;
   void WriterLoop();
   void CommitGroup(std::vector<Pending*>& group);
   // The committed version of a stream, from RocksDB (0 for an unknown stream).
