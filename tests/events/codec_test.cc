@@ -7,51 +7,12 @@
 #include "events/codec.h"
 #include "events/events.capnp.h"
 #include "events/json.h"
+#include "tests/events/samples.h"
 
 namespace roster::events {
 namespace {
 
-// One fully populated sample of every event type, so round trips cover every field.
-std::vector<Event> Samples() {
-  Bytes key{std::string(32, '\x07')};
-  Bytes token{std::string(32, '\x09')};
-  AccessMap access{{"products", "edit"}, {"assets", "none"}};
-  Scope scope{{"DE", "FR"}, {"spring"}, {"g1"}};
-  return {
-      AccountOpened{"a1", "Acme", "standard", "eu", "u1", key, "sub_1"},
-      AccountMemberAdded{"u2", key, "sub_2", "admin"},
-      AccountMemberRoleChanged{"u2", "admin", "viewer"},
-      AccountMemberRemoved{"u2", "viewer"},
-      WorkspaceCreated{"w1", "Spring", "standard", 604800},
-      RoleDefined{"w1", "auditor", {"audit.view", "-billing.*"}},
-      RoleChanged{"w1", "u3", "viewer", "editor"},
-      AccessChanged{"w1", "u3", access},
-      ScopeChanged{"w1", "u3", scope},
-      MemberRemoved{"w1", "u3", "editor"},
-      InviteSent{"w1", "i1", key, "sub_3", "editor", access, scope, token, 1790000000000000},
-      InviteResent{"w1", "i1", token, 1790000000000001},
-      InviteCancelled{"w1", "i1"},
-      InviteAccepted{"w1", "i1", "u3", key, "sub_3", "editor", access, scope},
-      InviteSuperseded{"w1", "i1", "i2"},
-      LinkCreated{"w1", "viewer", token},
-      LinkRoleChanged{"w1", "viewer", "editor"},
-      LinkRegenerated{"w1", token},
-      LinkDisabled{"w1"},
-      LinkJoined{"w1", "u4", key, "sub_4", "viewer"},
-      PartnerInvited{"w1", "p1", "a9", "download", {"s1", "s2"}},
-      PartnerAccepted{"w1", "p1", "u9"},
-      PartnerAccessChanged{"w1", "p1", "download", "edit"},
-      PartnerSetsAssigned{"w1", "p1", {"s3"}},
-      PartnerSetsRevoked{"w1", "p1", {"s1"}},
-      PartnerSuspended{"w1", "p1", "late payment"},
-      PartnerResumed{"w1", "p1", "paid"},
-      PartnerRevoked{"w1", "p1", "contract ended"},
-      SharedAccessGranted{"u7", "a7", false, {"c1", "c2"}, true},
-      SharedAccessRemoved{"u7"},
-      SharedAccessRetired{"u7"},
-      SubjectErased{key, 1},
-  };
-}
+using testing::Samples;
 
 TEST(Codec, EveryEventTypeHasASample) {
   std::set<EventType> seen;
