@@ -1,6 +1,6 @@
-// Test helpers for talking HTTP to a real server, with no Beast in sight (the one Beast
-// translation unit is http_client.cc). Library `roster_test_http`, reused by every
-// end-to-end test:
+// Test helpers for running the real server and talking HTTP to it, with no Beast in sight
+// (the client is tools/http_client.h, whose .cc is the one Beast translation unit).
+// Library `roster_test_http`, reused by every end-to-end test:
 //
 //   TempDir dir;
 //   RosterdProcess rosterd(ROSTERD_PATH, dir.path() + "/data", {"--read-timeout", "500ms"});
@@ -25,79 +25,15 @@
 #include <utility>
 #include <vector>
 
-#include <boost/json/value.hpp>
+#include "tools/http_client.h"
 
 namespace roster::testing {
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
-struct HttpResult {
-  int status = 0;     // 0: no response; see `error`
-  std::string error;  // what went wrong (connect, timeout, parse)
-  std::multimap<std::string, std::string> headers;  // names lower-cased
-  std::string body;
-  bool keep_alive = false;  // the server will keep the connection open
-  bool chunked = false;     // the body came with chunked transfer encoding
-
-  // The first value of a header (any case), "" when absent.
-  std::string Header(std::string_view name) const;
-  bool HasHeader(std::string_view name) const;
-  // The body parsed as JSON; null when it is not JSON.
-  boost::json::value Json() const;
-};
-
-// A keep-alive HTTP/1.1 client on 127.0.0.1. Reconnects when the server closed the
-// connection. Not thread-safe: one per thread.
-class HttpClient {
- public:
-  explicit HttpClient(uint16_t port, std::string host = "127.0.0.1",
-                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  ~HttpClient();
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
-
-  HttpResult Request(std::string_view method, std::string_view target,
-                     std::string_view body = {}, const HeaderList& headers = {});
-  HttpResult Get(std::string_view target, const HeaderList& headers = {}) {
-    return Request("GET", target, {}, headers);
-  }
-  HttpResult Post(std::string_view target, std::string_view body,
-                  const HeaderList& headers = {}) {
-    return Request("POST", target, body, headers);
-  }
-
-  // TCP connections opened so far (1 after many keep-alive requests).
-  int connects() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-// One raw TCP connection, for what a polite client never sends: malformed requests,
-// pipelined bursts, slow or never-finished requests.
-class RawConnection {
- public:
-  explicit RawConnection(uint16_t port, std::string host = "127.0.0.1");
-  ~RawConnection();
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const;
-  // Writes every byte (false when the connection failed).
-  bool Send(std::string_view bytes);
-  // Reads and parses one response (bytes after it stay buffered for the next call).
-  HttpResult ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  // True when the server closes the connection (EOF or reset) within `timeout`; any bytes
-  // read meanwhile are discarded.
-  bool WaitClosed(std::chrono::milliseconds timeout);
-  // Stops sending (TCP half-close): the server sees end of stream.
-  void ShutdownSend();
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The project's one HTTP client (tools/http_client.h), under the names the tests use.
+using HeaderList = tools::HeaderList;
+using HttpResult = tools::HttpReply;
+using HttpClient = tools::HttpClient;
+using RawConnection = tools::RawConnection;
 
 // A free TCP port on 127.0.0.1 (bound to port 0 and released; a tiny race is possible).
 uint16_t FreePort();
