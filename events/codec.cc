@@ -1,16 +1,21 @@
 #include "events/codec.h"
 
-#include <capnp/dynamic.h>
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <kj/array.h>
 #include <kj/exception.h>
+#include <kj/io.h>
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "events/events.capnp.h"
 
@@ -60,110 +65,260 @@ ROSTER_SCHEMA(SharedAccessRetired)
 ROSTER_SCHEMA(SubjectErased)
 #undef ROSTER_SCHEMA
 
+
+static_assert(std::endian::native == std::endian::little,
+              "the data section is read in place: Cap'n Proto is little-endian");
+
 capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 capnp::Data::Reader AsData(const std::string& s) {
   return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
-std::string FromText(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-std::string FromData(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+// Assigning (rather than constructing) keeps the target's capacity: decoding into a
+// reused RecordedEvent then allocates nothing for values that fit.
+void Assign(capnp::Text::Reader t, std::string* out) { out->assign(t.begin(), t.size()); }
+void Assign(capnp::Data::Reader d, std::string* out) {
+  out->assign(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+void Assign(capnp::List<capnp::Text>::Reader list, StringList* out) {
+  out->resize(list.size());
+  for (unsigned i = 0; i < list.size(); ++i) Assign(list[i], &(*out)[i]);
+}
+
+// ---- per-type layout, derived once from the compiled schema through Fields() ----
+//
+// The dynamic API looks a field's type, offset and default up in the schema on every
+// access; that was most of the decoding time. Here each type's Fields() visitor is run
+// once against its schema to record where every field lives, and encoding/decoding then
+// go straight to the data section offset or pointer index. Adding an event still needs
+// no code here: the layout follows Fields() and events.capnp.
+
+enum class SlotKind : uint8_t { kText, kData, kInt64, kUInt64, kUInt32, kBool, kTextList, kAccess, kScope };
+
+struct Slot {
+  SlotKind kind;
+  uint32_t offset;  // data fields: byte offset (kBool: bit offset); pointers: pointer index
+};
+
+template <class V> constexpr SlotKind kKindOf = SlotKind::kText;  // std::string
+template <> constexpr SlotKind kKindOf<Bytes> = SlotKind::kData;
+template <> constexpr SlotKind kKindOf<int64_t> = SlotKind::kInt64;
+template <> constexpr SlotKind kKindOf<uint64_t> = SlotKind::kUInt64;
+template <> constexpr SlotKind kKindOf<uint32_t> = SlotKind::kUInt32;
+template <> constexpr SlotKind kKindOf<bool> = SlotKind::kBool;
+template <> constexpr SlotKind kKindOf<StringList> = SlotKind::kTextList;
+template <> constexpr SlotKind kKindOf<AccessMap> = SlotKind::kAccess;
+template <> constexpr SlotKind kKindOf<Scope> = SlotKind::kScope;
+
+// Whether a schema type is what the C++ field kind reads and writes.
+bool SchemaTypeFits(SlotKind kind, capnp::Type type) {
+  using W = capnp::schema::Type::Which;
+  switch (kind) {
+    case SlotKind::kText: return type.which() == W::TEXT;
+    case SlotKind::kData: return type.which() == W::DATA;
+    case SlotKind::kInt64: return type.which() == W::INT64;
+    case SlotKind::kUInt64: return type.which() == W::UINT64;
+    case SlotKind::kUInt32: return type.which() == W::UINT32;
+    case SlotKind::kBool: return type.which() == W::BOOL;
+    case SlotKind::kTextList:
+      return type.isList() && type.asList().getElementType().which() == W::TEXT;
+    case SlotKind::kAccess:
+      return type.isList() && type.asList().getElementType().isStruct() &&
+             type.asList().getElementType().asStruct() ==
+                 capnp::Schema::from<schema::ModuleAccess>();
+    case SlotKind::kScope:
+      return type.isStruct() && type.asStruct() == capnp::Schema::from<schema::Scope>();
+  }
+  return false;
+}
+
+// Byte offset = slot offset × value size (capnp counts offsets in units of the type).
+uint32_t OffsetOf(SlotKind kind, uint32_t slot_offset) {
+  switch (kind) {
+    case SlotKind::kInt64:
+    case SlotKind::kUInt64: return slot_offset * 8;
+    case SlotKind::kUInt32: return slot_offset * 4;
+    default: return slot_offset;  // kBool: bit offset; pointers: pointer index
+  }
+}
+
+// Records the slot of each Fields() entry, checking it against the schema. A mismatch is
+// a programming error in event_types.h or events.capnp (events_test catches it at once),
+// so it stops the process rather than misreading the log.
+class LayoutBuilder {
+ public:
+  LayoutBuilder(std::string_view type_name, capnp::StructSchema schema)
+      : type_name_(type_name), fields_(schema.getFields()) {}
+
+  template <class V>
+  void operator()(std::string_view name, V&) {
+    constexpr SlotKind kind = kKindOf<V>;
+    if (slots_.size() >= fields_.size()) Die(name, "has no field in the schema");
+    capnp::StructSchema::Field field = fields_[static_cast<unsigned>(slots_.size())];
+    auto proto = field.getProto();
+    if (!proto.isSlot() || proto.getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) {
+      Die(name, "is not a plain slot field");
+    }
+    if (std::string_view(proto.getName().cStr()) != CamelCase(name)) Die(name, "name differs");
+    if (!SchemaTypeFits(kind, field.getType())) Die(name, "type differs from the schema");
+    if (proto.getSlot().getHadExplicitDefault()) Die(name, "has an explicit default");
+    slots_.push_back(Slot{kind, OffsetOf(kind, proto.getSlot().getOffset())});
+  }
+
+  std::vector<Slot> Take() {
+    if (slots_.size() != fields_.size()) Die("", "Fields() misses schema fields");
+    return std::move(slots_);
+  }
+
+ private:
+  [[noreturn]] void Die(std::string_view field, const char* what) {
+    std::fprintf(stderr, "events codec: %.*s.%.*s %s (event_types.h vs events.capnp)\n",
+                 static_cast<int>(type_name_.size()), type_name_.data(),
+                 static_cast<int>(field.size()), field.data(), what);
+    std::abort();
+  }
+
+  std::string_view type_name_;
+  capnp::StructSchema::FieldList fields_;
+  std::vector<Slot> slots_;
+};
+
+template <class T>
+const Slot* LayoutOf() {
+  static const std::vector<Slot> layout = [] {
+    LayoutBuilder builder(T::kName, capnp::Schema::from<typename SchemaOf<T>::type>());
+    T{}.Fields(builder);
+    return builder.Take();
+  }();
+  return layout.data();
 }
 
 // ---- writing fields through the visitor ----
+//
+// Each write is the call the dynamic API made for the same field, in the same order, so
+// the allocation layout (and so the bytes) is unchanged; tests/events/golden_test.cc pins it.
 
 class Writer {
  public:
-  explicit Writer(capnp::DynamicStruct::Builder b) : b_(b), fields_(b.getSchema().getFields()) {}
+  Writer(capnp::AnyStruct::Builder b, const Slot* slots)
+      : data_(b.getDataSection()), pointers_(b.getPointerSection()), slot_(slots) {}
 
-  void operator()(std::string_view, const std::string& v) { b_.set(Next(), AsText(v)); }
-  void operator()(std::string_view, const Bytes& v) { b_.set(Next(), AsData(v.data)); }
-  void operator()(std::string_view, const int64_t& v) { b_.set(Next(), v); }
-  void operator()(std::string_view, const uint64_t& v) { b_.set(Next(), v); }
-  void operator()(std::string_view, const uint32_t& v) { b_.set(Next(), v); }
-  void operator()(std::string_view, const bool& v) { b_.set(Next(), v); }
+  void operator()(std::string_view, const std::string& v) { Pointer().setAs<capnp::Text>(AsText(v)); }
+  void operator()(std::string_view, const Bytes& v) { Pointer().setAs<capnp::Data>(AsData(v.data)); }
+  void operator()(std::string_view, const int64_t& v) { Store(v); }
+  void operator()(std::string_view, const uint64_t& v) { Store(v); }
+  void operator()(std::string_view, const uint32_t& v) { Store(v); }
+  void operator()(std::string_view, const bool& v) {
+    uint32_t bit = (slot_++)->offset;
+    if (v) data_[bit / 8] |= static_cast<kj::byte>(1u << (bit % 8));
+  }
   void operator()(std::string_view, const StringList& v) {
-    auto field = Next();
-    if (v.empty()) return;
-    SetList(b_.init(field, static_cast<unsigned>(v.size())).as<capnp::DynamicList>(), v);
+    auto field = Pointer();
+    if (!v.empty()) SetList(field.initAs<capnp::List<capnp::Text>>(Size(v)), v);
   }
   void operator()(std::string_view, const AccessMap& v) {
-    auto field = Next();
+    auto field = Pointer();
     if (v.empty()) return;
-    auto list = b_.init(field, static_cast<unsigned>(v.size())).as<capnp::DynamicList>();
+    auto list = field.initAs<capnp::List<schema::ModuleAccess>>(Size(v));
     unsigned i = 0;
     for (const auto& [module, level] : v) {
-      auto entry = list[i++].as<capnp::DynamicStruct>();
-      entry.set("module", AsText(module));
-      entry.set("level", AsText(level));
+      auto entry = list[i++];
+      entry.setModule(AsText(module));
+      entry.setLevel(AsText(level));
     }
   }
   void operator()(std::string_view, const Scope& v) {
-    auto field = Next();
+    auto field = Pointer();
     if (v.Unrestricted()) return;
-    auto s = b_.init(field).as<capnp::DynamicStruct>();
-    auto set = [&](const char* name, const StringList& l) {
-      if (!l.empty()) SetList(s.init(name, static_cast<unsigned>(l.size())).as<capnp::DynamicList>(), l);
-    };
-    set("markets", v.markets);
-    set("sets", v.sets);
-    set("groups", v.groups);
+    auto s = field.initAs<schema::Scope>();
+    if (!v.markets.empty()) SetList(s.initMarkets(Size(v.markets)), v.markets);
+    if (!v.sets.empty()) SetList(s.initSets(Size(v.sets)), v.sets);
+    if (!v.groups.empty()) SetList(s.initGroups(Size(v.groups)), v.groups);
   }
 
  private:
-  static void SetList(capnp::DynamicList::Builder list, const StringList& v) {
+  template <class C>
+  static unsigned Size(const C& c) {
+    return static_cast<unsigned>(c.size());
+  }
+  static void SetList(capnp::List<capnp::Text>::Builder list, const StringList& v) {
     for (unsigned i = 0; i < v.size(); ++i) list.set(i, AsText(v[i]));
   }
-  capnp::StructSchema::Field Next() { return fields_[index_++]; }
+  capnp::AnyPointer::Builder Pointer() { return pointers_[(slot_++)->offset]; }
+  template <class I>
+  void Store(I v) {
+    std::memcpy(data_.begin() + (slot_++)->offset, &v, sizeof v);
+  }
 
-  capnp::DynamicStruct::Builder b_;
-  capnp::StructSchema::FieldList fields_;
-  unsigned index_ = 0;
+  kj::ArrayPtr<kj::byte> data_;
+  capnp::List<capnp::AnyPointer>::Builder pointers_;
+  const Slot* slot_;
 };
 
 // ---- reading fields through the visitor ----
+//
+// A field beyond the struct's sections (written before the field existed) reads as its
+// default, as the dynamic API did. Pointer reads validate the pointer and throw on
+// garbage; the caller turns that into kCorruption.
 
 class Reader {
  public:
-  explicit Reader(capnp::DynamicStruct::Reader r) : r_(r), fields_(r.getSchema().getFields()) {}
+  Reader(capnp::AnyStruct::Reader r, const Slot* slots)
+      : data_(r.getDataSection()), pointers_(r.getPointerSection()), slot_(slots) {}
 
-  void operator()(std::string_view, std::string& v) { v = FromText(Get().as<capnp::Text>()); }
-  void operator()(std::string_view, Bytes& v) { v.data = FromData(Get().as<capnp::Data>()); }
-  void operator()(std::string_view, int64_t& v) { v = Get().as<int64_t>(); }
-  void operator()(std::string_view, uint64_t& v) { v = Get().as<uint64_t>(); }
-  void operator()(std::string_view, uint32_t& v) { v = Get().as<uint32_t>(); }
-  void operator()(std::string_view, bool& v) { v = Get().as<bool>(); }
-  void operator()(std::string_view, StringList& v) { v = ReadList(Get().as<capnp::DynamicList>()); }
+  void operator()(std::string_view, std::string& v) { Assign(Pointer().getAs<capnp::Text>(), &v); }
+  void operator()(std::string_view, Bytes& v) { Assign(Pointer().getAs<capnp::Data>(), &v.data); }
+  void operator()(std::string_view, int64_t& v) { v = Load<int64_t>(); }
+  void operator()(std::string_view, uint64_t& v) { v = Load<uint64_t>(); }
+  void operator()(std::string_view, uint32_t& v) { v = Load<uint32_t>(); }
+  void operator()(std::string_view, bool& v) {
+    uint32_t bit = (slot_++)->offset;
+    v = bit / 8 < data_.size() && (data_[bit / 8] >> (bit % 8) & 1) != 0;
+  }
+  void operator()(std::string_view, StringList& v) {
+    Assign(Pointer().getAs<capnp::List<capnp::Text>>(), &v);
+  }
   void operator()(std::string_view, AccessMap& v) {
     v.clear();
-    for (auto entry : Get().as<capnp::DynamicList>()) {
-      auto s = entry.as<capnp::DynamicStruct>();
-      v[FromText(s.get("module").as<capnp::Text>())] = FromText(s.get("level").as<capnp::Text>());
+    for (auto entry : Pointer().getAs<capnp::List<schema::ModuleAccess>>()) {
+      auto module = entry.getModule();
+      auto level = entry.getLevel();
+      v.insert_or_assign(std::string(module.begin(), module.size()),
+                         std::string(level.begin(), level.size()));
     }
   }
   void operator()(std::string_view, Scope& v) {
-    auto s = Get().as<capnp::DynamicStruct>();
-    v.markets = ReadList(s.get("markets").as<capnp::DynamicList>());
-    v.sets = ReadList(s.get("sets").as<capnp::DynamicList>());
-    v.groups = ReadList(s.get("groups").as<capnp::DynamicList>());
+    auto s = Pointer().getAs<schema::Scope>();
+    Assign(s.getMarkets(), &v.markets);
+    Assign(s.getSets(), &v.sets);
+    Assign(s.getGroups(), &v.groups);
   }
 
  private:
-  static StringList ReadList(capnp::DynamicList::Reader list) {
-    StringList out;
-    out.reserve(list.size());
-    for (auto item : list) out.push_back(FromText(item.as<capnp::Text>()));
-    return out;
+  capnp::AnyPointer::Reader Pointer() {
+    uint32_t index = (slot_++)->offset;
+    return index < pointers_.size() ? pointers_[index] : capnp::AnyPointer::Reader();
   }
-  capnp::DynamicValue::Reader Get() { return r_.get(fields_[index_++]); }
+  template <class I>
+  I Load() {
+    uint32_t offset = (slot_++)->offset;
+    I v = 0;
+    if (offset + sizeof v <= data_.size()) std::memcpy(&v, data_.begin() + offset, sizeof v);
+    return v;
+  }
 
-  capnp::DynamicStruct::Reader r_;
-  capnp::StructSchema::FieldList fields_;
-  unsigned index_ = 0;
+  kj::ArrayPtr<const kj::byte> data_;
+  capnp::List<capnp::AnyPointer>::Reader pointers_;
+  const Slot* slot_;
 };
 
-std::string ToString(kj::ArrayPtr<const capnp::word> words) {
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+// The flat-array serialization of `message` written straight into a string
+// (capnp::writeMessage produces exactly the bytes of messageToFlatArray).
+std::string Flatten(capnp::MessageBuilder& message) {
+  auto segments = message.getSegmentsForOutput();
+  std::string out(capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word), '\0');
+  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
+  capnp::writeMessage(stream, segments);
+  return out;
 }
 
 // Cap'n Proto readers need word-aligned memory (BUILD_NOTES pitfall 6). Borrows the
@@ -188,20 +343,45 @@ capnp::ReaderOptions Limits() {
   return options;
 }
 
-using DecodeFn = Result<Event> (*)(capnp::MessageReader&);
-
-template <class T>
-Result<Event> DecodeAs(capnp::MessageReader& message) {
-  T value;
-  auto root = message.getRoot<typename SchemaOf<T>::type>();
-  Reader reader(capnp::toDynamic(root));
-  value.Fields(reader);
-  return Event(std::move(value));
+// Runs `read` on the flat message in `bytes`. Decoding untrusted bytes is the one place
+// where KJ may throw on business data; the exception ends here as a kCorruption status
+// "undecodable <what>: ...". `what` names the message in errors ("envelope", "InviteSent
+// payload"); `words_error` is the message for a size that is not whole words.
+template <class Fn>
+Status ReadMessage(std::string_view bytes, std::string_view what, const char* words_error,
+                   Fn&& read) {
+  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty()) {
+    return Error(ErrorCode::kCorruption, words_error);
+  }
+  kj::Array<capnp::word> storage;
+  auto words = AlignedWords(bytes, &storage);
+  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
+    capnp::FlatArrayMessageReader message(words, Limits());
+    if (message.getEnd() != words.end()) KJ_FAIL_REQUIRE("trailing bytes after the message");
+    read(message);
+  });
+  KJ_IF_MAYBE(e, failure) {
+    return Error(ErrorCode::kCorruption, std::string("undecodable ") + std::string(what) + ": " +
+                                             e->getDescription().cStr());
+  }
+  return Status::Ok();
 }
+
+// Decodes the root of `message` as a T into *out, reusing *out when it already holds a T.
+template <class T>
+void DecodeAs(capnp::MessageReader& message, Event* out) {
+  T* value = std::get_if<T>(out);
+  if (value == nullptr) value = &out->emplace<T>();
+  Reader reader(message.getRoot<capnp::AnyStruct>(), LayoutOf<T>());
+  value->Fields(reader);
+}
+
+using DecodeFn = void (*)(capnp::MessageReader&, Event*);
 
 struct TypeEntry {
   EventType type;
   std::string_view name;
+  std::string payload_name;  // "<name> payload", for errors
   DecodeFn decode;
 };
 
@@ -209,6 +389,7 @@ template <size_t... I>
 std::array<TypeEntry, sizeof...(I)> BuildTable(std::index_sequence<I...>) {
   return {TypeEntry{std::variant_alternative_t<I, Event>::kType,
                     std::variant_alternative_t<I, Event>::kName,
+                    std::string(std::variant_alternative_t<I, Event>::kName) + " payload",
                     &DecodeAs<std::variant_alternative_t<I, Event>>}...};
 }
 
@@ -217,15 +398,55 @@ const auto& Table() {
   return table;
 }
 
-// Type numbers are < 128 (enforced in TypeEntryFor's table build), so a direct index.
+// Type numbers are < 256 (checked as the index is built), so a direct index.
 const TypeEntry* TypeEntryFor(EventType type) {
   static const auto index = [] {
     std::array<const TypeEntry*, 256> idx{};
-    for (const auto& e : Table()) idx[static_cast<uint16_t>(e.type)] = &e;
+    for (const auto& e : Table()) idx.at(static_cast<uint16_t>(e.type)) = &e;
     return idx;
   }();
   auto n = static_cast<uint16_t>(type);
   return n < index.size() ? index[n] : nullptr;
+}
+
+Status UnknownType(EventType type) {
+  return Error(ErrorCode::kCorruption,
+               "unknown event type number " + std::to_string(static_cast<int>(type)));
+}
+
+// Reads the envelope fields into *env, reusing its strings. `payload` (optional) gets
+// the body's bytes in place, for decoding them without another copy. false: the
+// prev_hash is not 32 bytes.
+bool ReadEnvelope(schema::Envelope::Reader r, Envelope* env, std::string_view* payload) {
+  env->position = r.getPosition();
+  Assign(r.getStream(), &env->stream);
+  env->version = r.getVersion();
+  env->type = static_cast<EventType>(r.getType());
+  env->recorded_at = r.getRecordedAt();
+  Assign(r.getActor(), &env->actor);
+  Assign(r.getCorrelationId(), &env->correlation_id);
+  Assign(r.getCausationId(), &env->causation_id);
+  Assign(r.getIdempotencyKey(), &env->idempotency_key);
+  auto body = r.getPayload();
+  Assign(body, &env->payload);
+  if (payload != nullptr) {
+    *payload = std::string_view(reinterpret_cast<const char*>(body.begin()), body.size());
+  }
+  auto prev = r.getPrevHash();
+  if (prev.size() != env->prev_hash.size()) return false;
+  std::memcpy(env->prev_hash.data(), prev.begin(), prev.size());
+  return true;
+}
+
+Status DecodeEnvelopeImpl(std::string_view bytes, Envelope* env, std::string_view* payload) {
+  bool hash_ok = true;
+  Status s = ReadMessage(bytes, "envelope", "envelope is not a whole number of words",
+                         [&](capnp::MessageReader& message) {
+                           hash_ok = ReadEnvelope(message.getRoot<schema::Envelope>(), env, payload);
+                         });
+  if (!s.ok()) return s;
+  if (!hash_ok) return Error(ErrorCode::kCorruption, "envelope prev_hash is not 32 bytes");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -283,41 +504,25 @@ std::string EncodeEvent(const Event& event) {
       [](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         capnp::MallocMessageBuilder message(64);
-        auto root = message.initRoot<typename SchemaOf<T>::type>();
-        Writer writer(capnp::toDynamic(root));
+        Writer writer(message.initRoot<typename SchemaOf<T>::type>(), LayoutOf<T>());
         const_cast<T&>(v).Fields(writer);  // Fields() only reads through a Writer
-        return ToString(capnp::messageToFlatArray(message));
+        return Flatten(message);
       },
       event);
 }
 
-Result<Event> DecodeEvent(EventType type, std::string_view payload) {
+Status DecodeEventInto(EventType type, std::string_view payload, Event* out) {
   const TypeEntry* entry = TypeEntryFor(type);
-  if (entry == nullptr) {
-    return Error(ErrorCode::kCorruption,
-                 "unknown event type number " + std::to_string(static_cast<int>(type)));
-  }
-  if (payload.size() % sizeof(capnp::word) != 0 || payload.empty()) {
-    return Error(ErrorCode::kCorruption, "event payload is not a whole number of words");
-  }
-  kj::Array<capnp::word> storage;
-  auto words = AlignedWords(payload, &storage);
-  Result<Event> result = Error(ErrorCode::kCorruption, "undecodable payload");
-  // Decoding untrusted bytes is the one place where KJ may throw on business data;
-  // the exception ends here as a status.
-  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
-    capnp::FlatArrayMessageReader message(words, Limits());
-    if (message.getEnd() != words.end()) {
-      KJ_FAIL_REQUIRE("trailing bytes after the event message");
-    }
-    result = entry->decode(message);
-  });
-  KJ_IF_MAYBE(e, failure) {
-    return Error(ErrorCode::kCorruption,
-                 std::string("undecodable ") + std::string(entry->name) + " payload: " +
-                     e->getDescription().cStr());
-  }
-  return result;
+  if (entry == nullptr) return UnknownType(type);
+  return ReadMessage(payload, entry->payload_name, "event payload is not a whole number of words",
+                     [&](capnp::MessageReader& message) { entry->decode(message, out); });
+}
+
+Result<Event> DecodeEvent(EventType type, std::string_view payload) {
+  Event event;
+  Status s = DecodeEventInto(type, payload, &event);
+  if (!s.ok()) return s;
+  return event;
 }
 
 std::string EncodeEnvelope(const Envelope& env) {
@@ -334,56 +539,44 @@ std::string EncodeEnvelope(const Envelope& env) {
   if (!env.idempotency_key.empty()) b.setIdempotencyKey(AsText(env.idempotency_key));
   b.setPayload(AsData(env.payload));
   b.setPrevHash(capnp::Data::Reader(env.prev_hash.data(), env.prev_hash.size()));
-  return ToString(capnp::messageToFlatArray(message));
+  return Flatten(message);
+}
+
+Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out) {
+  return DecodeEnvelopeImpl(bytes, out, nullptr);
 }
 
 Result<Envelope> DecodeEnvelope(std::string_view bytes) {
-  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty()) {
-    return Error(ErrorCode::kCorruption, "envelope is not a whole number of words");
-  }
-  kj::Array<capnp::word> storage;
-  auto words = AlignedWords(bytes, &storage);
   Envelope env;
-  bool bad_hash = false;
-  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
-    capnp::FlatArrayMessageReader message(words, Limits());
-    if (message.getEnd() != words.end()) KJ_FAIL_REQUIRE("trailing bytes after the envelope");
-    auto r = message.getRoot<schema::Envelope>();
-    env.position = r.getPosition();
-    env.stream = FromText(r.getStream());
-    env.version = r.getVersion();
-    env.type = static_cast<EventType>(r.getType());
-    env.recorded_at = r.getRecordedAt();
-    env.actor = FromText(r.getActor());
-    env.correlation_id = FromText(r.getCorrelationId());
-    env.causation_id = FromText(r.getCausationId());
-    env.idempotency_key = FromText(r.getIdempotencyKey());
-    env.payload = FromData(r.getPayload());
-    auto prev = r.getPrevHash();
-    if (prev.size() != env.prev_hash.size()) {
-      bad_hash = true;
-    } else {
-      std::memcpy(env.prev_hash.data(), prev.begin(), prev.size());
-    }
-  });
-  KJ_IF_MAYBE(e, failure) {
-    return Error(ErrorCode::kCorruption,
-                 std::string("undecodable envelope: ") + e->getDescription().cStr());
-  }
-  if (bad_hash) return Error(ErrorCode::kCorruption, "envelope prev_hash is not 32 bytes");
+  Status s = DecodeEnvelopeInto(bytes, &env);
+  if (!s.ok()) return s;
   return env;
 }
 
-Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash) {
-  auto env = DecodeEnvelope(canonical);
-  if (!env.ok()) return env.error();
-  auto event = DecodeEvent(env->type, env->payload);
-  if (!event.ok()) {
-    return Error(ErrorCode::kCorruption, "position " + std::to_string(env->position) + ": " +
-                                             event.error().message());
+Status DecodeRecordedInto(std::string_view canonical, const Hash256& hash, RecordedEvent* out) {
+  // The body is decoded where it lies inside `canonical` (a Data blob starts on a word
+  // boundary of its message), so only the envelope's own copy of it is made.
+  std::string_view payload;
+  kj::Array<capnp::word> storage;
+  if (reinterpret_cast<uintptr_t>(canonical.data()) % alignof(capnp::word) != 0 &&
+      canonical.size() % sizeof(capnp::word) == 0) {
+    auto words = AlignedWords(canonical, &storage);
+    canonical = std::string_view(reinterpret_cast<const char*>(words.begin()), canonical.size());
   }
-  RecordedEvent out{std::move(env).value(), std::move(event).value()};
-  out.envelope.hash = hash;
+  ROSTER_RETURN_IF_ERROR(DecodeEnvelopeImpl(canonical, &out->envelope, &payload));
+  out->envelope.hash = hash;
+  Status s = DecodeEventInto(out->envelope.type, payload, &out->event);
+  if (!s.ok()) {
+    return Error(ErrorCode::kCorruption,
+                 "position " + std::to_string(out->envelope.position) + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash) {
+  RecordedEvent out;
+  Status s = DecodeRecordedInto(canonical, hash, &out);
+  if (!s.ok()) return s;
   return out;
 }
 

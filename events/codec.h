@@ -1,5 +1,5 @@
 // Bytes ⇄ events. The format is Cap'n Proto (events.capnp), documented in
-// docs/event_format.md. Decoding never trusts its input: garbage yields a
+// docs/event_format.md; every encoding is pinned by tests/events/golden_test.cc. Decoding never trusts its input: garbage yields a
 // kCorruption status, never a crash (fuzzed in tests/events/codec_test.cc).
 #pragma once
 
@@ -32,6 +32,13 @@ inline Hash256 ChainHash(const Hash256& prev_hash, std::string_view canonical) {
 
 // Decodes envelope and body together.
 Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash);
+
+// The same decodes into an existing value, reusing its strings' capacity (and the
+// event when it already holds the right type): the form for replay loops, which then
+// allocate little or nothing per event. On error *out holds unspecified valid values.
+Status DecodeRecordedInto(std::string_view canonical, const Hash256& hash, RecordedEvent* out);
+Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out);
+Status DecodeEventInto(EventType type, std::string_view payload, Event* out);
 
 // snake_case → camelCase, as capnp names our fields ("workspace_id" → "workspaceId").
 std::string CamelCase(std::string_view snake);
