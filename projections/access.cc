@@ -162,19 +162,19 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     s.to_time = t;
     s.revoked_by = actor;
   };
-  auto open_member = [&](std::vector<MemberSpan>& spans, std::string_view role,
+  // Every id below was resolved once by Catalog::Apply (ids): no string lookups here.
+  const uint32_t user = ids.user;
+  auto open_member = [&](std::vector<MemberSpan>& spans, uint32_t role,
                          std::shared_ptr<const GrantExtras> extras) {
     MemberSpan s;
     s.from_position = p;
     s.from_time = t;
     s.granted_by = actor;
-    s.role = c.labels.Find(role);
+    s.role = role;
     s.extras = std::move(extras);
     spans.push_back(std::move(s));
   };
-  auto add_account_member = [&](uint32_t acct, std::string_view user_id, std::string_view role,
-                                const std::string& subject) {
-    uint32_t user = c.users.Find(user_id);
+  auto add_account_member = [&](uint32_t acct, std::string_view role, const std::string& subject) {
     if (acct == kNone || user == kNone) return;
     auto [it, inserted] = account_members_.try_emplace(PairKey(acct, user));
     if (inserted) {
@@ -188,18 +188,16 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     m.joined_at = t;
     m.subject = subject;
     m.patterns = policy::AccountRole(role);
-    open_member(m.spans, role, nullptr);
+    open_member(m.spans, ids.role, nullptr);
   };
-  auto find_ws_member = [&](std::string_view user_id) -> WorkspaceMember* {
-    uint32_t user = c.users.Find(user_id);
+  auto find_ws_member = [&]() -> WorkspaceMember* {
     if (ws == kNone || user == kNone) return nullptr;
     auto it = ws_members_.find(PairKey(ws, user));
     if (it == ws_members_.end() || !it->second.live || it->second.spans.empty()) return nullptr;
     return &it->second;
   };
-  auto join = [&](std::string_view user_id, MemberSource source, std::string_view role,
-                  std::shared_ptr<const GrantExtras> extras, const std::string& subject) {
-    uint32_t user = c.users.Find(user_id);
+  auto join = [&](MemberSource source, std::shared_ptr<const GrantExtras> extras,
+                  const std::string& subject) {
     if (ws == kNone || user == kNone) return;
     auto [it, inserted] = ws_members_.try_emplace(PairKey(ws, user));
     if (inserted) {
@@ -213,17 +211,18 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     m.joined_position = p;
     m.joined_at = t;
     m.subject = subject;
-    m.slot = c.workspace(ws)->Slot(role);
-    open_member(m.spans, role, std::move(extras));
+    m.slot = ids.slot;
+    open_member(m.spans, ids.role, std::move(extras));
   };
-  auto regrant = [&](WorkspaceMember& m, std::string_view role,
+  // A new grant for a live member: `slot` is the slot of `role` (label id).
+  auto regrant = [&](WorkspaceMember& m, uint32_t role, const RoleSlot* slot,
                      std::shared_ptr<const GrantExtras> extras) {
     close(m.spans.back());
-    m.slot = c.workspace(ws)->Slot(role);
+    m.slot = slot;
     open_member(m.spans, role, std::move(extras));
   };
-  auto find_partner = [&](const std::string& partner_id) -> Partner* {
-    auto it = partner_index_.find(c.labels.Find(partner_id));
+  auto find_partner = [&]() -> Partner* {
+    auto it = partner_index_.find(ids.item);
     return it == partner_index_.end() ? nullptr : &partners_[it->second];
   };
   auto open_partner = [&](Partner& pr) {
@@ -245,8 +244,7 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     close_partner(pr);
     open_partner(pr);
   };
-  auto end_share = [&](const std::string& grantee) {
-    uint32_t user = c.users.Find(grantee);
+  auto end_share = [&]() {
     auto it = shares_.find(PairKey(account, user));
     if (it == shares_.end() || !it->second.live) return;
     close(it->second.spans.back());
@@ -257,68 +255,67 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
   std::visit(
       Overloaded{
           [&](const events::AccountOpened& e) {
-            add_account_member(c.accounts.Find(e.account_id), e.owner_user_id, "owner",
-                               e.owner_subject);
+            add_account_member(c.accounts.Find(e.account_id), "owner", e.owner_subject);
           },
           [&](const events::AccountMemberAdded& e) {
-            add_account_member(account, e.user_id, e.role, e.subject);
+            add_account_member(account, e.role, e.subject);
           },
           [&](const events::AccountMemberRoleChanged& e) {
-            auto it = account_members_.find(PairKey(account, c.users.Find(e.user_id)));
+            auto it = account_members_.find(PairKey(account, user));
             if (account == kNone || it == account_members_.end() || !it->second.live) return;
             AccountMember& m = it->second;
             close(m.spans.back());
             m.patterns = policy::AccountRole(e.to_role);
-            open_member(m.spans, e.to_role, nullptr);
+            open_member(m.spans, ids.role, nullptr);
           },
-          [&](const events::AccountMemberRemoved& e) {
-            auto it = account_members_.find(PairKey(account, c.users.Find(e.user_id)));
+          [&](const events::AccountMemberRemoved&) {
+            auto it = account_members_.find(PairKey(account, user));
             if (account == kNone || it == account_members_.end() || !it->second.live) return;
             close(it->second.spans.back());
             it->second.live = false;
             it->second.patterns = nullptr;
           },
-          [&](const events::RoleChanged& e) {
-            if (WorkspaceMember* m = find_ws_member(e.user_id)) {
-              regrant(*m, e.to_role, m->spans.back().extras);
+          [&](const events::RoleChanged&) {
+            if (WorkspaceMember* m = find_ws_member()) {
+              regrant(*m, ids.role, ids.slot, m->spans.back().extras);
             }
           },
+          // Access and scope changes keep the role (and so the live slot).
           [&](const events::AccessChanged& e) {
-            if (WorkspaceMember* m = find_ws_member(e.user_id)) {
+            if (WorkspaceMember* m = find_ws_member()) {
               const auto& old = m->spans.back();
               events::Scope scope = old.extras ? old.extras->scope : events::Scope{};
-              regrant(*m, c.labels.Name(old.role), MakeExtras(e.access, std::move(scope)));
+              regrant(*m, old.role, m->slot, MakeExtras(e.access, std::move(scope)));
             }
           },
           [&](const events::ScopeChanged& e) {
-            if (WorkspaceMember* m = find_ws_member(e.user_id)) {
+            if (WorkspaceMember* m = find_ws_member()) {
               const auto& old = m->spans.back();
               events::AccessMap access = old.extras ? old.extras->access : events::AccessMap{};
-              regrant(*m, c.labels.Name(old.role), MakeExtras(std::move(access), e.scope));
+              regrant(*m, old.role, m->slot, MakeExtras(std::move(access), e.scope));
             }
           },
-          [&](const events::MemberRemoved& e) {
-            if (WorkspaceMember* m = find_ws_member(e.user_id)) {
+          [&](const events::MemberRemoved&) {
+            if (WorkspaceMember* m = find_ws_member()) {
               close(m->spans.back());
               m->live = false;
               m->slot = nullptr;
             }
           },
           [&](const events::InviteAccepted& e) {
-            join(e.user_id, MemberSource::kInvite, e.role, MakeExtras(e.access, e.scope),
-                 e.subject);
+            join(MemberSource::kInvite, MakeExtras(e.access, e.scope), e.subject);
           },
           [&](const events::LinkJoined& e) {
-            join(e.user_id, MemberSource::kLink, e.role, nullptr, e.subject);
+            join(MemberSource::kLink, nullptr, e.subject);
           },
           [&](const events::PartnerInvited& e) {
-            uint32_t label = c.labels.Find(e.partner_id);
+            uint32_t label = ids.item;
             if (partner_index_.count(label) != 0 || ws == kNone) return;
             Partner pr;
             pr.id = label;
             pr.workspace = ws;
             pr.partner_account = c.accounts.Find(e.partner_account_id);
-            pr.level = c.labels.Find(e.access_level);
+            pr.level = ids.role;
             pr.sets = e.sets;
             pr.permissions = PartnerPatterns(e.access_level);
             pr.invited_position = p;
@@ -330,22 +327,22 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
             ws_partners_[ws].push_back(index);
             partner_account_partners_[partners_[index].partner_account].push_back(index);
           },
-          [&](const events::PartnerAccepted& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+          [&](const events::PartnerAccepted&) {
+            if (Partner* pr = find_partner()) {
               if (pr->status == PartnerStatus::kRevoked) return;
               pr->status = PartnerStatus::kActive;
               open_partner(*pr);
             }
           },
           [&](const events::PartnerAccessChanged& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
-              pr->level = c.labels.Find(e.to_level);
+            if (Partner* pr = find_partner()) {
+              pr->level = ids.role;
               pr->permissions = PartnerPatterns(e.to_level);
               partner_changed(*pr);
             }
           },
           [&](const events::PartnerSetsAssigned& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+            if (Partner* pr = find_partner()) {
               for (const auto& s : e.sets) {
                 if (!Contains(pr->sets, s)) pr->sets.push_back(s);
               }
@@ -353,33 +350,32 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
             }
           },
           [&](const events::PartnerSetsRevoked& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+            if (Partner* pr = find_partner()) {
               std::erase_if(pr->sets, [&](const std::string& s) { return Contains(e.sets, s); });
               partner_changed(*pr);
             }
           },
-          [&](const events::PartnerSuspended& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+          [&](const events::PartnerSuspended&) {
+            if (Partner* pr = find_partner()) {
               if (pr->status == PartnerStatus::kRevoked) return;
               close_partner(*pr);
               pr->status = PartnerStatus::kSuspended;
             }
           },
-          [&](const events::PartnerResumed& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+          [&](const events::PartnerResumed&) {
+            if (Partner* pr = find_partner()) {
               if (pr->status == PartnerStatus::kRevoked) return;
               pr->status = PartnerStatus::kActive;
               open_partner(*pr);
             }
           },
-          [&](const events::PartnerRevoked& e) {
-            if (Partner* pr = find_partner(e.partner_id)) {
+          [&](const events::PartnerRevoked&) {
+            if (Partner* pr = find_partner()) {
               close_partner(*pr);
               pr->status = PartnerStatus::kRevoked;
             }
           },
           [&](const events::SharedAccessGranted& e) {
-            uint32_t user = c.users.Find(e.grantee_user_id);
             if (account == kNone || user == kNone) return;
             auto [it, inserted] = shares_.try_emplace(PairKey(account, user));
             if (inserted) {
@@ -404,8 +400,8 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
             span.billing = e.billing;
             s.spans.push_back(std::move(span));
           },
-          [&](const events::SharedAccessRemoved& e) { end_share(e.grantee_user_id); },
-          [&](const events::SharedAccessRetired& e) { end_share(e.grantee_user_id); },
+          [&](const events::SharedAccessRemoved&) { end_share(); },
+          [&](const events::SharedAccessRetired&) { end_share(); },
           [&](const auto&) {},
       },
       r.event);

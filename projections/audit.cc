@@ -71,14 +71,33 @@ void Audit::Index(uint64_t p, const AuditRow& row) {
   Add(by_type_, row.type, p);
 }
 
-void Audit::Apply(const events::RecordedEvent& r, const EventIds& ids) {
+uint32_t Audit::SubjectId(std::string_view subject, const Catalog& c, const EventIds& ids) {
+  // The subject is usually a name the catalog already resolved for this event.
+  auto cached = [&](std::vector<uint32_t>& cache, uint32_t id) -> uint32_t* {
+    if (id >= cache.size()) cache.resize(std::max<size_t>(id + 1, cache.size() * 3 / 2), kNone);
+    return &cache[id];
+  };
+  uint32_t* slot = nullptr;
+  if (ids.user != kNone && subject == c.users.Name(ids.user)) {
+    slot = cached(user_subject_, ids.user);
+  } else if (ids.item != kNone && subject == c.labels.Name(ids.item)) {
+    slot = cached(label_subject_, ids.item);
+  } else if (ids.workspace != kNone && subject == c.workspaces.Name(ids.workspace)) {
+    slot = cached(workspace_subject_, ids.workspace);
+  }
+  if (slot == nullptr) return subjects_.Intern(subject);
+  if (*slot == kNone) *slot = subjects_.Intern(subject);
+  return *slot;
+}
+
+void Audit::Apply(const events::RecordedEvent& r, const Catalog& c, const EventIds& ids) {
   AuditRow row;
   row.account = ids.account;
   row.workspace = ids.workspace;
   row.actor = ids.actor;
   std::string scratch;
   std::string_view subject = SubjectOf(r.event, &scratch);
-  if (!subject.empty()) row.subject = subjects_.Intern(subject);
+  if (!subject.empty()) row.subject = SubjectId(subject, c, ids);
   row.type = static_cast<uint16_t>(r.envelope.type);
   rows_.push_back(row);
   Index(rows_.size(), row);

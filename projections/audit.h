@@ -36,7 +36,8 @@ class Audit {
   Audit(const Audit&) = delete;
   Audit& operator=(const Audit&) = delete;
 
-  void Apply(const events::RecordedEvent& recorded, const EventIds& ids);
+  // After the catalog has applied the same event.
+  void Apply(const events::RecordedEvent& recorded, const Catalog& catalog, const EventIds& ids);
 
   // The subject of an event: the principal or object it is about (user id, invitation id,
   // partner id, workspace id, role name; the email key's hex for SubjectErased, written
@@ -60,6 +61,7 @@ class Audit {
 
  private:
   void Index(uint64_t position, const AuditRow& row);
+  uint32_t SubjectId(std::string_view subject, const Catalog& c, const EventIds& ids);
   bool Matches(const AuditRow& row, const AuditSelector& s) const;
 
   Interner subjects_;
@@ -67,6 +69,9 @@ class Audit {
   // Derived: sorted positions per value, indexed by the (dense) id.
   using PositionLists = std::vector<std::vector<uint64_t>>;
   PositionLists by_account_, by_workspace_, by_actor_, by_subject_, by_type_;
+  // Derived caches (filled lazily, not saved): the subject id of a catalog user / label /
+  // workspace id, so most events find their subject by index instead of by hashing.
+  std::vector<uint32_t> user_subject_, label_subject_, workspace_subject_;
 };
 
 }  // namespace roster::projections

@@ -86,29 +86,46 @@ uint32_t Catalog::EnsureWorkspace(std::string_view id, uint32_t account) {
   return w;
 }
 
-void Catalog::SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject) {
-  UserInfo& u = user_info_[EnsureUser(id)];
-  if (!subject.empty()) u.subject = subject;
+uint32_t Catalog::SeeUser(std::string_view id, const events::Bytes& key,
+                          const std::string& subject) {
+  uint32_t user = EnsureUser(id);
+  UserInfo& u = user_info_[user];
+  if (!subject.empty() && u.subject != subject) u.subject = subject;
   if (!key.data.empty() &&
       std::find(u.email_keys.begin(), u.email_keys.end(), key.data) == u.email_keys.end()) {
     u.email_keys.push_back(key.data);
   }
+  return user;
 }
 
+// Template roles get their label ids here (at creation), so every slot has one.
 void Catalog::LinkTemplate(WorkspaceInfo& ws) {
   ws.tmpl = policy::FindTemplate(ws.template_name);
-  if (ws.tmpl == nullptr) return;
-  for (const auto& [name, patterns] : ws.tmpl->roles) {
-    auto& slot = ws.roles[name];
-    if (!slot) slot = std::make_unique<RoleSlot>();
-    slot->template_patterns = &patterns;
+  if (ws.tmpl != nullptr) {
+    for (const auto& [name, patterns] : ws.tmpl->roles) {
+      labels.Intern(name);
+      auto& slot = ws.roles[name];
+      if (!slot) slot = std::make_unique<RoleSlot>();
+      slot->template_patterns = &patterns;
+    }
+  }
+  ws.slots_by_label.clear();
+  for (const auto& [name, slot] : ws.roles) {
+    uint32_t label = labels.Find(name);
+    if (label != kNone) ws.slots_by_label.emplace_back(label, slot.get());
   }
 }
 
-void Catalog::EnsureSlot(uint32_t w, std::string_view role) {
-  if (role.empty()) return;
-  auto& roles = workspace_info_[w]->roles;
-  if (roles.find(role) == roles.end()) roles.emplace(std::string(role), std::make_unique<RoleSlot>());
+RoleSlot* Catalog::EnsureSlot(uint32_t w, std::string_view role, uint32_t label) {
+  if (role.empty() || w == kNone) return nullptr;
+  WorkspaceInfo& ws = *workspace_info_[w];
+  for (const auto& [l, slot] : ws.slots_by_label) {
+    if (l == label) return slot;
+  }
+  auto& slot = ws.roles[std::string(role)];
+  if (!slot) slot = std::make_unique<RoleSlot>();
+  ws.slots_by_label.emplace_back(label, slot.get());
+  return slot.get();
 }
 
 uint32_t Catalog::AccountOfStream(std::string_view stream) const {
@@ -163,19 +180,19 @@ EventIds Catalog::Apply(const events::RecordedEvent& r) {
             info.opened_position = env.position;
             info.opened_at = env.recorded_at;
             info.opened_by = ids.actor;
-            SeeUser(e.owner_user_id, e.owner_email_key, e.owner_subject);
-            labels.Intern("owner");
+            ids.user = SeeUser(e.owner_user_id, e.owner_email_key, e.owner_subject);
+            ids.role = labels.Intern("owner");
           },
           [&](const events::AccountMemberAdded& e) {
-            SeeUser(e.user_id, e.email_key, e.subject);
-            labels.Intern(e.role);
+            ids.user = SeeUser(e.user_id, e.email_key, e.subject);
+            ids.role = labels.Intern(e.role);
           },
           [&](const events::AccountMemberRoleChanged& e) {
-            EnsureUser(e.user_id);
-            labels.Intern(e.to_role);
-            labels.Intern(e.from_role);
+            ids.user = EnsureUser(e.user_id);
+            ids.role = labels.Intern(e.to_role);
+            ids.from_role = labels.Intern(e.from_role);
           },
-          [&](const events::AccountMemberRemoved& e) { EnsureUser(e.user_id); },
+          [&](const events::AccountMemberRemoved& e) { ids.user = EnsureUser(e.user_id); },
           [&](const events::WorkspaceCreated& e) {
             WorkspaceInfo& info = *workspace_info_[ws];
             if (info.created) return;  // defensive: a second create changes nothing
@@ -191,66 +208,67 @@ EventIds Catalog::Apply(const events::RecordedEvent& r) {
             if (account != kNone) account_info_[account].workspaces.push_back(ws);
           },
           [&](const events::RoleDefined& e) {
-            labels.Intern(e.role);
-            EnsureSlot(ws, e.role);
-            auto& slot = *workspace_info_[ws]->roles.find(e.role)->second;
-            slot.versions.push_back(RoleVersion{env.position, e.permissions});
+            ids.role = labels.Intern(e.role);
+            if (RoleSlot* slot = EnsureSlot(ws, e.role, ids.role)) {
+              slot->versions.push_back(RoleVersion{env.position, e.permissions});
+              ids.slot = slot;
+            }
           },
           [&](const events::RoleChanged& e) {
-            EnsureUser(e.user_id);
-            labels.Intern(e.from_role);
-            labels.Intern(e.to_role);
-            EnsureSlot(ws, e.to_role);
+            ids.user = EnsureUser(e.user_id);
+            ids.from_role = labels.Intern(e.from_role);
+            ids.role = labels.Intern(e.to_role);
+            ids.slot = EnsureSlot(ws, e.to_role, ids.role);
           },
-          [&](const events::AccessChanged& e) { EnsureUser(e.user_id); },
-          [&](const events::ScopeChanged& e) { EnsureUser(e.user_id); },
-          [&](const events::MemberRemoved& e) { EnsureUser(e.user_id); },
+          [&](const events::AccessChanged& e) { ids.user = EnsureUser(e.user_id); },
+          [&](const events::ScopeChanged& e) { ids.user = EnsureUser(e.user_id); },
+          [&](const events::MemberRemoved& e) { ids.user = EnsureUser(e.user_id); },
           [&](const events::InviteSent& e) {
-            labels.Intern(e.invitation_id);
-            labels.Intern(e.role);
+            ids.item = labels.Intern(e.invitation_id);
+            ids.role = labels.Intern(e.role);
           },
-          [&](const events::InviteResent& e) { labels.Intern(e.invitation_id); },
-          [&](const events::InviteCancelled& e) { labels.Intern(e.invitation_id); },
-          [&](const events::InviteSuperseded& e) { labels.Intern(e.invitation_id); },
+          [&](const events::InviteResent& e) { ids.item = labels.Intern(e.invitation_id); },
+          [&](const events::InviteCancelled& e) { ids.item = labels.Intern(e.invitation_id); },
+          [&](const events::InviteSuperseded& e) { ids.item = labels.Intern(e.invitation_id); },
           [&](const events::InviteAccepted& e) {
-            labels.Intern(e.invitation_id);
-            SeeUser(e.user_id, e.email_key, e.subject);
-            labels.Intern(e.role);
-            EnsureSlot(ws, e.role);
+            ids.item = labels.Intern(e.invitation_id);
+            ids.user = SeeUser(e.user_id, e.email_key, e.subject);
+            ids.role = labels.Intern(e.role);
+            ids.slot = EnsureSlot(ws, e.role, ids.role);
           },
-          [&](const events::LinkCreated& e) { labels.Intern(e.role); },
-          [&](const events::LinkRoleChanged& e) { labels.Intern(e.to_role); },
+          [&](const events::LinkCreated& e) { ids.role = labels.Intern(e.role); },
+          [&](const events::LinkRoleChanged& e) { ids.role = labels.Intern(e.to_role); },
           [&](const events::LinkRegenerated&) {},
           [&](const events::LinkDisabled&) {},
           [&](const events::LinkJoined& e) {
-            SeeUser(e.user_id, e.email_key, e.subject);
-            labels.Intern(e.role);
-            EnsureSlot(ws, e.role);
+            ids.user = SeeUser(e.user_id, e.email_key, e.subject);
+            ids.role = labels.Intern(e.role);
+            ids.slot = EnsureSlot(ws, e.role, ids.role);
           },
           [&](const events::PartnerInvited& e) {
             EnsureAccount(e.partner_account_id);
-            labels.Intern(e.partner_id);
-            labels.Intern(e.access_level);
+            ids.item = labels.Intern(e.partner_id);
+            ids.role = labels.Intern(e.access_level);
           },
           [&](const events::PartnerAccepted& e) {
-            labels.Intern(e.partner_id);
-            if (!e.accepted_by.empty()) EnsureUser(e.accepted_by);
+            ids.item = labels.Intern(e.partner_id);
+            if (!e.accepted_by.empty()) ids.user = EnsureUser(e.accepted_by);
           },
           [&](const events::PartnerAccessChanged& e) {
-            labels.Intern(e.partner_id);
-            labels.Intern(e.to_level);
+            ids.item = labels.Intern(e.partner_id);
+            ids.role = labels.Intern(e.to_level);
           },
-          [&](const events::PartnerSetsAssigned& e) { labels.Intern(e.partner_id); },
-          [&](const events::PartnerSetsRevoked& e) { labels.Intern(e.partner_id); },
-          [&](const events::PartnerSuspended& e) { labels.Intern(e.partner_id); },
-          [&](const events::PartnerResumed& e) { labels.Intern(e.partner_id); },
-          [&](const events::PartnerRevoked& e) { labels.Intern(e.partner_id); },
+          [&](const events::PartnerSetsAssigned& e) { ids.item = labels.Intern(e.partner_id); },
+          [&](const events::PartnerSetsRevoked& e) { ids.item = labels.Intern(e.partner_id); },
+          [&](const events::PartnerSuspended& e) { ids.item = labels.Intern(e.partner_id); },
+          [&](const events::PartnerResumed& e) { ids.item = labels.Intern(e.partner_id); },
+          [&](const events::PartnerRevoked& e) { ids.item = labels.Intern(e.partner_id); },
           [&](const events::SharedAccessGranted& e) {
-            EnsureUser(e.grantee_user_id);
+            ids.user = EnsureUser(e.grantee_user_id);
             if (!e.grantee_account_id.empty()) EnsureAccount(e.grantee_account_id);
           },
-          [&](const events::SharedAccessRemoved& e) { EnsureUser(e.grantee_user_id); },
-          [&](const events::SharedAccessRetired& e) { EnsureUser(e.grantee_user_id); },
+          [&](const events::SharedAccessRemoved& e) { ids.user = EnsureUser(e.grantee_user_id); },
+          [&](const events::SharedAccessRetired& e) { ids.user = EnsureUser(e.grantee_user_id); },
           [&](const events::SubjectErased&) {},
       },
       r.event);

@@ -113,9 +113,19 @@ struct WorkspaceInfo {
   const policy::Template* tmpl = nullptr;  // derived from template_name
   std::map<std::string, std::unique_ptr<RoleSlot>, std::less<>> roles;
 
+  // Every slot of `roles` by the label id of its name: the apply path finds a slot by
+  // comparing integers in a short vector instead of walking the map by string.
+  std::vector<std::pair<uint32_t, RoleSlot*>> slots_by_label;
+
   const RoleSlot* Slot(std::string_view role) const {
     auto it = roles.find(role);
     return it == roles.end() ? nullptr : it->second.get();
+  }
+  const RoleSlot* SlotByLabel(uint32_t label) const {
+    for (const auto& [l, slot] : slots_by_label) {
+      if (l == label) return slot;
+    }
+    return nullptr;
   }
   bool ExistsAt(uint64_t position) const { return created && created_position <= position; }
 };
@@ -131,6 +141,16 @@ struct EventIds {
   uint32_t actor = kNone;      // label id of the envelope's actor
   uint32_t account = kNone;    // the stream's account ("account-<id>"), kNone otherwise
   uint32_t workspace = kNone;  // the payload's workspace_id, kNone when it has none
+  // The principal the event is about (user_id, owner_user_id, grantee_user_id).
+  uint32_t user = kNone;
+  // Label ids: the role granted (role, to_role; a partner's access_level / to_level) and
+  // the role left (from_role).
+  uint32_t role = kNone;
+  uint32_t from_role = kNone;
+  // Label id of the invitation or partner relationship the event names.
+  uint32_t item = kNone;
+  // The workspace's slot of `role` for events that grant a workspace role.
+  const RoleSlot* slot = nullptr;
 };
 
 class Catalog {
@@ -174,8 +194,9 @@ class Catalog {
   uint32_t EnsureAccount(std::string_view id);
   uint32_t EnsureWorkspace(std::string_view id, uint32_t account);
   uint32_t EnsureUser(std::string_view id);
-  void SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject);
-  void EnsureSlot(uint32_t ws, std::string_view role);
+  uint32_t SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject);
+  // The slot of `role` (label id `label`) in workspace `ws`, created when missing.
+  RoleSlot* EnsureSlot(uint32_t ws, std::string_view role, uint32_t label);
   void LinkTemplate(WorkspaceInfo& ws);
 
   std::vector<AccountInfo> account_info_;

@@ -6,7 +6,8 @@ namespace roster::projections {
 namespace {
 
 constexpr std::string_view kMagic = "RPRJ";
-constexpr uint64_t kFormatVersion = 1;
+// 2: template role names get their label ids when the workspace is created.
+constexpr uint64_t kFormatVersion = 2;
 
 template <class F>
 std::string Section(F&& save) {
@@ -21,7 +22,7 @@ void State::Apply(const events::RecordedEvent& r) {
   EventIds ids = catalog.Apply(r);
   access.Apply(r, catalog, ids);
   team.Apply(r, catalog, access, ids);
-  audit.Apply(r, ids);
+  audit.Apply(r, catalog, ids);
 }
 
 std::string State::Serialize() const {

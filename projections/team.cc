@@ -55,7 +55,7 @@ T& Slot(std::vector<T>& v, uint32_t id, const T& fill = T()) {
 
 }  // namespace
 
-void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access& access,
+void Team::Apply(const events::RecordedEvent& r, const Catalog& /*catalog*/, const Access& access,
                  const EventIds& ids) {
   const events::Envelope& env = r.envelope;
   const uint64_t p = env.position;
@@ -64,20 +64,19 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
   const uint32_t account = ids.account;
   const uint32_t ws = ids.workspace;
 
-  auto note_user = [&](std::string_view user_id, NoteKind kind, uint32_t a, uint32_t b = kNone,
-                       uint32_t cc = kNone) {
-    uint32_t user = c.users.Find(user_id);
-    if (user == kNone) return;
-    Slot(user_notes_, user).push_back(Note{p, t, kind, a, b, cc});
+  // Every id below was resolved once by Catalog::Apply (ids): no string lookups here.
+  auto note_user = [&](NoteKind kind, uint32_t a, uint32_t b = kNone, uint32_t cc = kNone) {
+    if (ids.user == kNone) return;
+    Slot(user_notes_, ids.user).push_back(Note{p, t, kind, a, b, cc});
   };
-  auto find_invitation = [&](const std::string& id) -> Invitation* {
-    uint32_t label = c.labels.Find(id);
+  auto find_invitation = [&]() -> Invitation* {
+    uint32_t label = ids.item;
     if (label >= invitation_index_.size() || invitation_index_[label] == kNone) return nullptr;
     return &invitations_[invitation_index_[label]];
   };
   // Partner notes go to the partner account's members at the time.
-  auto note_partner = [&](const std::string& partner_id, NoteKind kind, uint32_t b = kNone) {
-    uint32_t label = c.labels.Find(partner_id);
+  auto note_partner = [&](NoteKind kind, uint32_t b = kNone) {
+    uint32_t label = ids.item;
     const Partner* pr = access.FindPartner(label);
     if (pr == nullptr) return;
     partner_history_[label].push_back(PartnerEvent{p, t, actor, r.event});
@@ -95,34 +94,34 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
 
   std::visit(
       Overloaded{
-          [&](const events::AccountMemberAdded& e) {
-            note_user(e.user_id, NoteKind::kAccountAdded, account, c.labels.Find(e.role));
+          [&](const events::AccountMemberAdded&) {
+            note_user(NoteKind::kAccountAdded, account, ids.role);
           },
-          [&](const events::AccountMemberRoleChanged& e) {
-            note_user(e.user_id, NoteKind::kAccountRoleChanged, account,
-                      c.labels.Find(e.from_role), c.labels.Find(e.to_role));
+          [&](const events::AccountMemberRoleChanged&) {
+            note_user(NoteKind::kAccountRoleChanged, account,
+                      ids.from_role, ids.role);
           },
-          [&](const events::AccountMemberRemoved& e) {
-            note_user(e.user_id, NoteKind::kAccountRemoved, account);
+          [&](const events::AccountMemberRemoved&) {
+            note_user(NoteKind::kAccountRemoved, account);
           },
-          [&](const events::RoleChanged& e) {
-            note_user(e.user_id, NoteKind::kRoleChanged, ws, c.labels.Find(e.from_role),
-                      c.labels.Find(e.to_role));
+          [&](const events::RoleChanged&) {
+            note_user(NoteKind::kRoleChanged, ws, ids.from_role,
+                      ids.role);
           },
-          [&](const events::AccessChanged& e) {
-            note_user(e.user_id, NoteKind::kAccessChanged, ws);
+          [&](const events::AccessChanged&) {
+            note_user(NoteKind::kAccessChanged, ws);
           },
-          [&](const events::ScopeChanged& e) { note_user(e.user_id, NoteKind::kScopeChanged, ws); },
-          [&](const events::MemberRemoved& e) { note_user(e.user_id, NoteKind::kRemoved, ws); },
+          [&](const events::ScopeChanged&) { note_user(NoteKind::kScopeChanged, ws); },
+          [&](const events::MemberRemoved&) { note_user(NoteKind::kRemoved, ws); },
           [&](const events::InviteSent& e) {
-            uint32_t label = c.labels.Find(e.invitation_id);
+            uint32_t label = ids.item;
             if (ws == kNone || FindInvitation(label) != nullptr) return;
             Invitation inv;
             inv.id = label;
             inv.workspace = ws;
             inv.email_key = e.email_key.data;
             inv.subject = e.subject;
-            inv.role = c.labels.Find(e.role);
+            inv.role = ids.role;
             inv.access = e.access;
             inv.scope = e.scope;
             inv.invited_by = actor;
@@ -135,46 +134,46 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
             Slot(invitation_index_, label, kNone) = index;
             Slot(ws_invitations_, ws).push_back(index);
             Slot(email_notes_, email_keys_.Intern(e.email_key.data)).push_back(
-                Note{p, t, NoteKind::kInvited, ws, c.labels.Find(e.role)});
+                Note{p, t, NoteKind::kInvited, ws, ids.role});
           },
           [&](const events::InviteResent& e) {
-            if (Invitation* inv = find_invitation(e.invitation_id)) {
+            if (Invitation* inv = find_invitation()) {
               inv->sent_at = t;
               inv->expires_at = e.expires_at;
               Slot(email_notes_, email_keys_.Intern(inv->email_key))
                   .push_back(Note{p, t, NoteKind::kInviteResent, ws});
             }
           },
-          [&](const events::InviteCancelled& e) {
-            if (Invitation* inv = find_invitation(e.invitation_id)) {
+          [&](const events::InviteCancelled&) {
+            if (Invitation* inv = find_invitation()) {
               inv->state = InviteState::kCancelled;
               Slot(email_notes_, email_keys_.Intern(inv->email_key))
                   .push_back(Note{p, t, NoteKind::kInviteCancelled, ws});
             }
           },
-          [&](const events::InviteSuperseded& e) {
-            if (Invitation* inv = find_invitation(e.invitation_id)) {
+          [&](const events::InviteSuperseded&) {
+            if (Invitation* inv = find_invitation()) {
               inv->state = InviteState::kSuperseded;
             }
           },
-          [&](const events::InviteAccepted& e) {
-            if (Invitation* inv = find_invitation(e.invitation_id)) {
+          [&](const events::InviteAccepted&) {
+            if (Invitation* inv = find_invitation()) {
               inv->state = InviteState::kAccepted;
             }
-            note_user(e.user_id, NoteKind::kJoined, ws, c.labels.Find(e.role));
+            note_user(NoteKind::kJoined, ws, ids.role);
           },
-          [&](const events::LinkCreated& e) {
+          [&](const events::LinkCreated&) {
             InviteLink& l = links_[ws];
-            l.role = c.labels.Find(e.role);
+            l.role = ids.role;
             l.enabled = true;
             l.created_at = t;
             l.created_by = actor;
             l.created_position = p;
             l.updated_at = t;
           },
-          [&](const events::LinkRoleChanged& e) {
+          [&](const events::LinkRoleChanged&) {
             if (InviteLink* l = link()) {
-              l->role = c.labels.Find(e.to_role);
+              l->role = ids.role;
               l->updated_at = t;
             }
           },
@@ -190,38 +189,38 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& c, const Access&
               l->updated_at = t;
             }
           },
-          [&](const events::LinkJoined& e) {
-            note_user(e.user_id, NoteKind::kJoined, ws, c.labels.Find(e.role));
+          [&](const events::LinkJoined&) {
+            note_user(NoteKind::kJoined, ws, ids.role);
           },
-          [&](const events::PartnerInvited& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerInvited);
+          [&](const events::PartnerInvited&) {
+            note_partner(NoteKind::kPartnerInvited);
           },
-          [&](const events::PartnerAccepted& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerAccepted);
+          [&](const events::PartnerAccepted&) {
+            note_partner(NoteKind::kPartnerAccepted);
           },
-          [&](const events::PartnerAccessChanged& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerAccessChanged, c.labels.Find(e.to_level));
+          [&](const events::PartnerAccessChanged&) {
+            note_partner(NoteKind::kPartnerAccessChanged, ids.role);
           },
-          [&](const events::PartnerSetsAssigned& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerSetsChanged);
+          [&](const events::PartnerSetsAssigned&) {
+            note_partner(NoteKind::kPartnerSetsChanged);
           },
-          [&](const events::PartnerSetsRevoked& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerSetsChanged);
+          [&](const events::PartnerSetsRevoked&) {
+            note_partner(NoteKind::kPartnerSetsChanged);
           },
-          [&](const events::PartnerSuspended& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerSuspended);
+          [&](const events::PartnerSuspended&) {
+            note_partner(NoteKind::kPartnerSuspended);
           },
-          [&](const events::PartnerResumed& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerResumed);
+          [&](const events::PartnerResumed&) {
+            note_partner(NoteKind::kPartnerResumed);
           },
-          [&](const events::PartnerRevoked& e) {
-            note_partner(e.partner_id, NoteKind::kPartnerRevoked);
+          [&](const events::PartnerRevoked&) {
+            note_partner(NoteKind::kPartnerRevoked);
           },
-          [&](const events::SharedAccessGranted& e) {
-            note_user(e.grantee_user_id, NoteKind::kShareGranted, account);
+          [&](const events::SharedAccessGranted&) {
+            note_user(NoteKind::kShareGranted, account);
           },
-          [&](const events::SharedAccessRemoved& e) {
-            note_user(e.grantee_user_id, NoteKind::kShareRemoved, account);
+          [&](const events::SharedAccessRemoved&) {
+            note_user(NoteKind::kShareRemoved, account);
           },
           [&](const auto&) {},
       },
