@@ -133,8 +133,19 @@ Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDb
   if (options.max_batch_events == 0) {
     return Error(ErrorCode::kInvalidField, "max_batch_events: must be at least 1");
   }
+  if (options.salvage_wal_prefix && !options.read_only) {
+    return Error(ErrorCode::kInvalidField, "salvage_wal_prefix: only with read_only");
+  }
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore(options));
-  ROSTER_RETURN_IF_ERROR(store->OpenDb());
+  Status opened = store->OpenDb();
+  if (!opened.ok() && opened.code() == ErrorCode::kCorruption && options.salvage_wal_prefix) {
+    // Damage RocksDB found while replaying the WAL: open again with the records before it.
+    store.reset(new RocksDbEventStore(options));
+    store->salvaging_ = true;
+    store->wal_damage_ = opened.message();
+    opened = store->OpenDb();
+  }
+  ROSTER_RETURN_IF_ERROR(opened);
   ROSTER_RETURN_IF_ERROR(store->LoadOrCreateMeta());
   ROSTER_RETURN_IF_ERROR(store->RecoverHead());
   if (!options.read_only) store->writer_ = std::thread(&RocksDbEventStore::WriterLoop, store.get());
@@ -143,6 +154,15 @@ Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDb
 
 RocksDbEventStore::~RocksDbEventStore() {
   Shutdown();
+  if (db_ && !options_.read_only && !failed_.load()) {
+    // A cleanly closed ledger keeps its events in SST files, where every block carries a
+    // checksum and Verify names a damaged record, rather than in the WAL, where the open
+    // itself has to judge damage. Not after a failed sync: the log stays as it was.
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    std::vector<rocksdb::ColumnFamilyHandle*> all(cf_->all.begin(), cf_->all.end());
+    db_->Flush(fo, all).PermitUncheckedError();  // on failure the WAL still holds it all
+  }
   if (db_) {
     for (auto* h : cf_->all) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     cf_->all.clear();
@@ -167,10 +187,16 @@ Status RocksDbEventStore::OpenDb() {
   db_options.max_total_wal_size = 256 << 20;
   // Smooth SST writeback instead of one large fsync per file.
   db_options.bytes_per_sync = 1 << 20;
-  // Every synced group is a whole WAL record. A crash can only tear the unsynced tail, so
-  // recovery replays up to the last intact record (all acknowledged groups) and drops the
-  // torn rest, which no caller was told about.
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Every synced group is a whole WAL record, so a crash can only cut the log short inside
+  // the unsynced tail (a record cut off at the end of the file), which no caller was told
+  // about; kTolerateCorruptedTailRecords drops exactly that. A record that is all there but
+  // fails its checksum is damage, not a crash: the open fails with kCorruption instead of
+  // silently replaying a shorter log (kPointInTimeRecovery would stop there and drop
+  // every later acknowledged group). `roster verify` then opens with salvage_wal_prefix
+  // to name the first position it cannot read. storage/README.md "Tamper detection".
+  db_options.wal_recovery_mode =
+      salvaging_ ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                 : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.keep_log_file_num = 4;
   // RocksDB opens table files with up to 16 threads per column family (144 threads for
   // our nine, each started and joined on every open). On two cores that only slows the
@@ -212,6 +238,10 @@ Status RocksDbEventStore::OpenDb() {
   // lookup is by an existing position, or a range).
   rocksdb::ColumnFamilyOptions events = cf_options(options_.write_buffer_bytes);
   events.table_factory = table(32 << 10, false, false);
+  // Uncompressed: a damaged byte of a block then damages exactly one stored record, which
+  // Verify's chain check names (with compression it garbles the rest of the block, or the
+  // whole block fails to decompress). Replay also skips decompression.
+  events.compression = rocksdb::kNoCompression;
   events.target_file_size_base = 64 << 20;
 
   // streams: read by prefix (one stream's versions), see StreamIndexPrefix.
@@ -306,6 +336,15 @@ Status RocksDbEventStore::LoadOrCreateMeta() {
 Status RocksDbEventStore::RecoverHead() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events));
   it->SeekToLast();
+  if (it->status().IsCorruption() && options_.read_only) {
+    // The last block fails its checksum. A writer must not chain onto it, but a read-only
+    // open (roster verify) goes on, so that Verify can name the damaged record: the head
+    // it reads unchecked here is only the end of its walk.
+    rocksdb::ReadOptions unchecked;
+    unchecked.verify_checksums = false;
+    it.reset(db_->NewIterator(unchecked, cf_->events));
+    it->SeekToLast();
+  }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the log head");
   if (!it->Valid()) return Status::Ok();  // empty log
   auto position = keys::ParseEventKey(View(it->key()));
@@ -1029,12 +1068,19 @@ VerifyReport RocksDbEventStore::Verify() const {
   };
   std::unordered_map<std::string, Tally> log_tally;
 
-  // 1. The chain.
+  // 1. The chain. RocksDB checks each block's checksum as it reads; a block that fails it
+  // is read again without that check from the first position not yet verified, so our
+  // chain check names the damaged record (the events column family is uncompressed: one
+  // damaged byte, one damaged record) instead of the first record of its 32 KiB block.
   ChainVerifier verifier;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->events));
+  auto walk = [&](bool checksums) {
+    rocksdb::ReadOptions walk_ro = ro;
+    walk_ro.verify_checksums = checksums;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(walk_ro, cf_->events));
     AlignedBuffer buffer;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const uint64_t resume = verifier.Report().checked + 1;
+    for (resume == 1 ? it->SeekToFirst() : it->Seek(keys::EventKey(resume)); it->Valid();
+         it->Next()) {
       const uint64_t next = verifier.Report().checked + 1;
       auto position = keys::ParseEventKey(View(it->key()));
       if (!position) {
@@ -1055,9 +1101,21 @@ VerifyReport RocksDbEventStore::Verify() const {
       t.fingerprint += Mix(env->version, *position);
       t.last_position = *position;
     }
-    if (!it->status().ok()) {
-      verifier.Fail(verifier.Report().checked + 1, "read error: " + it->status().ToString());
-    }
+    return it->status();
+  };
+  rocksdb::Status read = walk(/*checksums=*/true);
+  if (!read.ok() && verifier.Report().ok) {
+    const uint64_t unread = verifier.Report().checked + 1;
+    walk(/*checksums=*/false).PermitUncheckedError();
+    // The bytes all check out by our hashes (e.g. the damage is in block framing): name
+    // the first record RocksDB could not hand out.
+    verifier.Fail(unread, "cannot be read: " + read.ToString());
+  }
+  if (verifier.Report().ok && !wal_damage_.empty()) {
+    // Opened with salvage_wal_prefix: the log ends early where the WAL is damaged.
+    verifier.Fail(verifier.Report().checked + 1,
+                  "cannot be read: the write-ahead log is damaged after position " +
+                      std::to_string(verifier.Report().checked) + " (" + wal_damage_ + ")");
   }
   VerifyReport report = verifier.Report();
   if (!report.ok) return report;

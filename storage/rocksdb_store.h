@@ -54,6 +54,12 @@ struct RocksDbOptions {
   // snapshot writes then fail with kUnavailable. Default false.
   bool read_only = false;
 
+  // Only with read_only, for `roster verify`: when RocksDB refuses to open because the
+  // write-ahead log holds a damaged record (a checksum mismatch; a crash only ever cuts the
+  // log short, which the normal open tolerates), open anyway with the records before the
+  // damage, and have Verify() report the first position it could not read. Default false.
+  bool salvage_wal_prefix = false;
+
   // Sync the WAL before an append is acknowledged. false acknowledges once the group is in
   // the OS page cache: a process crash loses nothing, a power loss or kernel crash may
   // lose the last acknowledged groups. Only for bulk loads and benchmarks. Default true.
@@ -111,7 +117,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // unknown format version, a missing ledger secret, an unreadable head record).
   static Result<std::unique_ptr<RocksDbEventStore>> Open(const RocksDbOptions& options);
 
-  // Shuts down (draining pending appends) and closes the database.
+  // Shuts down (draining pending appends), flushes every memtable to SST files (unless a
+  // write or sync failed: then the log stays exactly as it was) and closes the database.
   ~RocksDbEventStore() override;
 
   RocksDbEventStore(const RocksDbEventStore&) = delete;
@@ -218,6 +225,10 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // Set by the writer when a group's write or sync failed; never cleared.
   std::atomic<bool> failed_{false};
   std::string failure_;  // the message later appends get (under queue_mu_)
+
+  // Set when a salvage_wal_prefix open found the WAL damaged: RocksDB's complaint.
+  bool salvaging_ = false;
+  std::string wal_damage_;
 
   // Serialises SubjectFor/Erase so two callers with one email key get one subject.
   std::mutex vault_mu_;

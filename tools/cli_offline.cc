@@ -19,12 +19,15 @@
 namespace roster::tools {
 namespace {
 
-Result<std::unique_ptr<storage::RocksDbEventStore>> OpenReadOnly(const std::string& dir) {
+// `salvage`: for verify, which opens a ledger whose write-ahead log is damaged anyway and
+// reports the first position it cannot read (RocksDbOptions::salvage_wal_prefix).
+Result<std::unique_ptr<storage::RocksDbEventStore>> OpenReadOnly(const std::string& dir,
+                                                                 bool salvage = false) {
   if (dir.empty()) return Error(ErrorCode::kInvalidField, "--data-dir is required");
-  // verify_reads off: verify and replay check hashes themselves (Verify walks the chain);
-  // pipelined scans keep replay fast.
-  return storage::RocksDbEventStore::Open(
-      storage::RocksDbOptions{.path = dir + "/ledger", .read_only = true, .verify_reads = true});
+  return storage::RocksDbEventStore::Open(storage::RocksDbOptions{.path = dir + "/ledger",
+                                                                  .read_only = true,
+                                                                  .salvage_wal_prefix = salvage,
+                                                                  .verify_reads = true});
 }
 
 void PrintJson(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
@@ -37,7 +40,7 @@ int Fail(int code, const std::string& message) {
 }
 
 int RunVerify(const VerifyArgs& args) {
-  auto store = OpenReadOnly(args.data_dir);
+  auto store = OpenReadOnly(args.data_dir, /*salvage=*/true);
   if (!store.ok()) return Fail(2, "cannot open " + args.data_dir + ": " + store.error().ToString());
   storage::VerifyReport report = (*store)->Verify();
   boost::json::object summary{{"ok", report.ok},

@@ -6,8 +6,11 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "base/clock.h"
@@ -506,6 +509,54 @@ TEST_F(RocksDbStoreTest, VerifyFindsABitFlipWrittenByAnotherProcess) {
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.first_bad_position, 4u);
   EXPECT_EQ(report.checked, 3u);
+}
+
+// A byte flipped in whichever file of a cleanly closed ledger holds an event (its SST:
+// the close flushed the memtables), as a disk or an editor would: Verify names exactly that
+// event, although RocksDB's block checksum fails for the whole block around it.
+TEST_F(RocksDbStoreTest, VerifyNamesTheEventOfAByteFlippedInTheFilesOfAClosedLedger) {
+  Open();
+  Fill("account-a", 40);
+  AppendRequest marked = MakeAppend("account-b", ExpectedVersion::Any(), 1, 7);
+  events::RoleChanged e;
+  e.workspace_id = "Marker-Workspace-QZX";
+  e.user_id = "usr_1";
+  e.from_role = "viewer";
+  e.to_role = "editor";
+  marked.events[0] = NewEvent{events::RoleChanged::kType, events::EncodeEvent(events::Event(e))};
+  const uint64_t position = MustAppend(*store_, marked).first_position;
+  Fill("account-a", 40);
+  Close();
+
+  int flipped = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(Options().path)) {
+    std::fstream f(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    std::stringstream bytes;
+    bytes << f.rdbuf();
+    size_t at = bytes.str().find("Marker-Workspace-QZX");
+    if (at == std::string::npos) continue;
+    EXPECT_NE(entry.path().extension(), ".log") << "a cleanly closed ledger keeps events in SSTs";
+    f.seekp(static_cast<std::streamoff>(at + 7));
+    f.put('m');
+    ++flipped;
+  }
+  ASSERT_EQ(flipped, 1) << "the event is stored verbatim (uncompressed) in exactly one file";
+
+  auto read_only = MustOpen({.path = Options().path, .read_only = true});
+  ASSERT_NE(read_only, nullptr);
+  VerifyReport report = read_only->Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_position, position) << report.problem;
+  EXPECT_EQ(report.checked, position - 1);
+  EXPECT_NE(report.problem.find("hash mismatch"), std::string::npos) << report.problem;
+  // Reads of the damaged block fail loudly instead of handing out the bytes.
+  EXPECT_EQ(read_only->Read(position).status().code(), ErrorCode::kCorruption);
+}
+
+TEST_F(RocksDbStoreTest, SalvageIsOnlyForReadOnlyOpens) {
+  auto r = RocksDbEventStore::Open({.path = Options().path, .salvage_wal_prefix = true});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidField);
 }
 
 TEST_F(RocksDbStoreTest, VerifyAndScanFindAMissingPosition) {
