@@ -519,10 +519,10 @@ Status DecodeEventInto(EventType type, std::string_view payload, Event* out) {
 }
 
 Result<Event> DecodeEvent(EventType type, std::string_view payload) {
-  Event event;
-  Status s = DecodeEventInto(type, payload, &event);
-  if (!s.ok()) return s;
-  return event;
+  Result<Event> result = Event{};  // decoded in place, returned by the one name (NRVO)
+  Status s = DecodeEventInto(type, payload, &*result);
+  if (!s.ok()) result = std::move(s);
+  return result;
 }
 
 std::string EncodeEnvelope(const Envelope& env) {
@@ -547,10 +547,10 @@ Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out) {
 }
 
 Result<Envelope> DecodeEnvelope(std::string_view bytes) {
-  Envelope env;
-  Status s = DecodeEnvelopeInto(bytes, &env);
-  if (!s.ok()) return s;
-  return env;
+  Result<Envelope> result = Envelope{};  // decoded in place, returned by the one name (NRVO)
+  Status s = DecodeEnvelopeInto(bytes, &*result);
+  if (!s.ok()) result = std::move(s);
+  return result;
 }
 
 Status DecodeRecordedInto(std::string_view canonical, const Hash256& hash, RecordedEvent* out) {
@@ -574,10 +574,12 @@ Status DecodeRecordedInto(std::string_view canonical, const Hash256& hash, Recor
 }
 
 Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash) {
-  RecordedEvent out;
-  Status s = DecodeRecordedInto(canonical, hash, &out);
-  if (!s.ok()) return s;
-  return out;
+  // Decoded in place inside the Result and returned by the one name (NRVO), so the
+  // dozen strings of a RecordedEvent are not moved once more on the way out.
+  Result<RecordedEvent> result = RecordedEvent{};
+  Status s = DecodeRecordedInto(canonical, hash, &*result);
+  if (!s.ok()) result = std::move(s);
+  return result;
 }
 
 }  // namespace roster::events
