@@ -2,6 +2,8 @@
 
 #include <capnp/schema.h>
 
+#include <boost/json/serialize.hpp>
+
 #include <random>
 
 #include "events/codec.h"
@@ -259,6 +261,24 @@ TEST(Json, RendersSnakeCaseHexAndTimes) {
   auto w = EventToJson(Samples()[4]);
   EXPECT_EQ(w.at("template").as_string(), "standard");
   EXPECT_EQ(w.at("invite_ttl_seconds").as_int64(), 604800);
+}
+
+// The exact text of one audit row, captured before json.cc was tuned: key order and
+// formatting are part of what API clients and exports see.
+TEST(Json, RecordedTextIsPinned) {
+  Envelope env = testing::SampleEnvelopes()[0];
+  env.payload = EncodeEvent(Samples()[10]);
+  RecordedEvent r{env, Samples()[10]};
+  EXPECT_EQ(boost::json::serialize(RecordedToJson(r)),
+      R"({"position":42,"stream":"account-a1","version":3,"type":"InviteSent","recorded_at":"2026-0)"
+      R"(9-21T14:13:20.123456Z","actor":"user:u1","correlation_id":"req-1","causation_id":"evt-41",)"
+      R"("idempotency_key":"k1","payload":{"workspace_id":"w1","invitation_id":"i1","email_key":"07)"
+      R"(07070707070707070707070707070707070707070707070707070707070707","subject":"sub_3","role":")"
+      R"(editor","access":{"assets":"none","products":"edit"},"scope":{"markets":["DE","FR"],"sets")"
+      R"(:["spring"],"groups":["g1"]},"token_hash":"09090909090909090909090909090909090909090909090)"
+      R"(90909090909090909","expires_at":"2026-09-21T14:13:20.000000Z"},"prev_hash":"03030303030303)"
+      R"(03030303030303030303030303030303030303030303030303","hash":"000000000000000000000000000000)"
+      R"(0000000000000000000000000000000000"})");
 }
 
 }  // namespace
