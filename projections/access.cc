@@ -178,8 +178,8 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     if (acct == kNone || user == kNone) return;
     auto [it, inserted] = account_members_.try_emplace(PairKey(acct, user));
     if (inserted) {
-      account_users_[acct].push_back(user);
-      user_accounts_[user].push_back(acct);
+      Add(account_users_, acct, user);
+      Add(user_accounts_, user, acct);
     }
     AccountMember& m = it->second;
     if (m.live && !m.spans.empty()) close(m.spans.back());
@@ -201,8 +201,8 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
     if (ws == kNone || user == kNone) return;
     auto [it, inserted] = ws_members_.try_emplace(PairKey(ws, user));
     if (inserted) {
-      ws_users_[ws].push_back(user);
-      user_workspaces_[user].push_back(ws);
+      Add(ws_users_, ws, user);
+      Add(user_workspaces_, user, ws);
     }
     WorkspaceMember& m = it->second;
     if (m.live && !m.spans.empty()) close(m.spans.back());
@@ -324,8 +324,8 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
             auto index = static_cast<uint32_t>(partners_.size());
             partners_.push_back(std::move(pr));
             partner_index_.emplace(label, index);
-            ws_partners_[ws].push_back(index);
-            partner_account_partners_[partners_[index].partner_account].push_back(index);
+            Add(ws_partners_, ws, index);
+            Add(partner_account_partners_, partners_[index].partner_account, index);
           },
           [&](const events::PartnerAccepted&) {
             if (Partner* pr = find_partner()) {
@@ -379,8 +379,8 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
             if (account == kNone || user == kNone) return;
             auto [it, inserted] = shares_.try_emplace(PairKey(account, user));
             if (inserted) {
-              account_grantees_[account].push_back(user);
-              user_share_accounts_[user].push_back(account);
+              Add(account_grantees_, account, user);
+              Add(user_share_accounts_, user, account);
             }
             Share& s = it->second;
             if (s.live) close(s.spans.back());
@@ -464,9 +464,7 @@ std::optional<Reason> Access::PartnerReason(const Catalog& c, uint32_t user, uin
                                             std::string_view permission, const Where& where,
                                             uint64_t p, bool live) const {
   if (where.set.empty()) return std::nullopt;  // partners reach sets only: set= is required
-  auto list = ws_partners_.find(ws);
-  if (list == ws_partners_.end()) return std::nullopt;
-  for (uint32_t index : list->second) {
+  for (uint32_t index : Get(ws_partners_, ws)) {
     const Partner& pr = partners_[index];
     const PartnerSpan* ps = nullptr;
     if (live) {
@@ -1057,22 +1055,22 @@ bool Access::Load(Reader& r, const Catalog& c) {
 void Access::RebuildIndexes(const Catalog&) {
   for (uint64_t k : SortedKeys(ws_members_)) {
     auto ws = static_cast<uint32_t>(k >> 32), user = static_cast<uint32_t>(k);
-    ws_users_[ws].push_back(user);
-    user_workspaces_[user].push_back(ws);
+    Add(ws_users_, ws, user);
+    Add(user_workspaces_, user, ws);
   }
   for (uint64_t k : SortedKeys(account_members_)) {
     auto acct = static_cast<uint32_t>(k >> 32), user = static_cast<uint32_t>(k);
-    account_users_[acct].push_back(user);
-    user_accounts_[user].push_back(acct);
+    Add(account_users_, acct, user);
+    Add(user_accounts_, user, acct);
   }
   for (uint32_t i = 0; i < partners_.size(); ++i) {
-    ws_partners_[partners_[i].workspace].push_back(i);
-    partner_account_partners_[partners_[i].partner_account].push_back(i);
+    Add(ws_partners_, partners_[i].workspace, i);
+    Add(partner_account_partners_, partners_[i].partner_account, i);
   }
   for (uint64_t k : SortedKeys(shares_)) {
     auto acct = static_cast<uint32_t>(k >> 32), user = static_cast<uint32_t>(k);
-    account_grantees_[acct].push_back(user);
-    user_share_accounts_[user].push_back(acct);
+    Add(account_grantees_, acct, user);
+    Add(user_share_accounts_, user, acct);
   }
 }
 

@@ -23,8 +23,9 @@
 #pragma once
 
 #include <memory>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "projections/catalog.h"
 #include "projections/views.h"
@@ -180,28 +181,38 @@ class Access {
   bool Load(Reader& r, const Catalog& catalog);
 
  private:
-  static const std::vector<uint32_t>& Get(
-      const std::unordered_map<uint32_t, std::vector<uint32_t>>& m, uint32_t k) {
+  // Lists indexed by a dense catalog id (workspace, user, account).
+  using IdLists = std::vector<std::vector<uint32_t>>;
+  static const std::vector<uint32_t>& Get(const IdLists& lists, uint32_t id) {
     static const std::vector<uint32_t> kEmpty;
-    auto it = m.find(k);
-    return it == m.end() ? kEmpty : it->second;
+    return id < lists.size() ? lists[id] : kEmpty;
+  }
+  static void Add(IdLists& lists, uint32_t id, uint32_t value) {
+    if (id == kNone) return;
+    if (id >= lists.size()) lists.resize(std::max<size_t>(id + 1, lists.size() * 3 / 2));
+    lists[id].push_back(value);
   }
   void RebuildIndexes(const Catalog& catalog);
   std::optional<Reason> PartnerReason(const Catalog& c, uint32_t user, uint32_t ws,
                                       std::string_view permission, const Where& where,
                                       uint64_t p, bool live) const;
 
-  std::unordered_map<uint64_t, WorkspaceMember> ws_members_;  // (workspace, user)
-  std::unordered_map<uint64_t, AccountMember> account_members_;  // (account, user)
-  std::vector<Partner> partners_;                              // invitation order
-  std::unordered_map<uint32_t, uint32_t> partner_index_;        // label id → index
-  std::unordered_map<uint64_t, Share> shares_;                  // (account, grantee)
+  // Open-addressing (flat) maps: one probe of a metadata group and the slot itself,
+  // instead of a bucket array plus a heap node per entry (the check path's cache misses).
+  // References into them are valid until the next insert: taken under the lock only.
+  template <class V>
+  using PairMap = boost::unordered_flat_map<uint64_t, V>;
+  PairMap<WorkspaceMember> ws_members_;   // (workspace, user)
+  PairMap<AccountMember> account_members_;  // (account, user)
+  std::vector<Partner> partners_;           // invitation order
+  boost::unordered_flat_map<uint32_t, uint32_t> partner_index_;  // label id → index
+  PairMap<Share> shares_;                   // (account, grantee)
 
-  // Derived (rebuilt on load), append-only "ever" indexes.
-  std::unordered_map<uint32_t, std::vector<uint32_t>> ws_users_, user_workspaces_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> account_users_, user_accounts_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> ws_partners_, partner_account_partners_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> account_grantees_, user_share_accounts_;
+  // Derived (rebuilt on load), append-only "ever" indexes, by dense id.
+  IdLists ws_users_, user_workspaces_;
+  IdLists account_users_, user_accounts_;
+  IdLists ws_partners_, partner_account_partners_;
+  IdLists account_grantees_, user_share_accounts_;
 };
 
 // Static pattern sets (built once): partner levels and shared access.

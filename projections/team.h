@@ -8,8 +8,9 @@
 // time from ids (names of workspaces and accounts never change).
 #pragma once
 
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "projections/access.h"
 #include "projections/catalog.h"
@@ -119,8 +120,8 @@ class Team {
   // Indexed by dense ids (label, workspace, user, email key id): no hashing on apply.
   std::vector<uint32_t> invitation_index_;                 // label → index (kNone: none)
   std::vector<std::vector<uint32_t>> ws_invitations_;       // derived
-  std::unordered_map<uint32_t, InviteLink> links_;         // by workspace
-  std::unordered_map<uint32_t, std::vector<PartnerEvent>> partner_history_;  // by label
+  boost::unordered_flat_map<uint32_t, InviteLink> links_;  // by workspace
+  boost::unordered_flat_map<uint32_t, std::vector<PartnerEvent>> partner_history_;  // by label
   std::vector<std::vector<Note>> user_notes_;   // by user id
   Interner email_keys_;                           // email keys that received notes
   std::vector<std::vector<Note>> email_notes_;  // by email_keys_ id
