@@ -146,6 +146,20 @@ void BM_DecodeEnvelope(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeEnvelope)->Arg(0)->Arg(1);
 
+// Envelope fields as views: what chain checks need, with no copies.
+void BM_ReadEnvelopeView(benchmark::State& state) {
+  const auto& f = F(state);
+  EnvelopeView view;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!ReadEnvelopeView(f.canonical[i], &view).ok()) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(view);
+    if (++i == f.canonical.size()) i = 0;
+  }
+  Finish(state);
+}
+BENCHMARK(BM_ReadEnvelopeView)->Arg(0)->Arg(1);
+
 void BM_DecodeEvent(benchmark::State& state) {
   const auto& f = F(state);
   size_t i = 0;
@@ -171,6 +185,20 @@ void BM_DecodeRecorded(benchmark::State& state) {
   Finish(state);
 }
 BENCHMARK(BM_DecodeRecorded)->Arg(0)->Arg(1);
+
+// The replay loop's form: one RecordedEvent reused for every event.
+void BM_DecodeRecordedInto(benchmark::State& state) {
+  const auto& f = F(state);
+  RecordedEvent out;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!DecodeRecordedInto(f.canonical[i], Hash256{}, &out).ok()) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(out);
+    if (++i == f.canonical.size()) i = 0;
+  }
+  Finish(state);
+}
+BENCHMARK(BM_DecodeRecordedInto)->Arg(0)->Arg(1);
 
 void BM_EventToJson(benchmark::State& state) {
   const auto& f = F(state);

@@ -343,10 +343,12 @@ capnp::ReaderOptions Limits() {
   return options;
 }
 
-// Runs `read` on the flat message in `bytes`. Decoding untrusted bytes is the one place
-// where KJ may throw on business data; the exception ends here as a kCorruption status
-// "undecodable <what>: ...". `what` names the message in errors ("envelope", "InviteSent
-// payload"); `words_error` is the message for a size that is not whole words.
+// Runs `read(message, base)` on the flat message in `bytes`; `base` is where the words
+// that were read start (`bytes` itself, or an aligned copy of it). Decoding untrusted
+// bytes is the one place where KJ may throw on business data; the exception ends here
+// as a kCorruption status "undecodable <what>: ...". `what` names the message in errors
+// ("envelope", "InviteSent payload"); `words_error` is the message for a size that is
+// not whole words.
 template <class Fn>
 Status ReadMessage(std::string_view bytes, std::string_view what, const char* words_error,
                    Fn&& read) {
@@ -358,7 +360,7 @@ Status ReadMessage(std::string_view bytes, std::string_view what, const char* wo
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
     capnp::FlatArrayMessageReader message(words, Limits());
     if (message.getEnd() != words.end()) KJ_FAIL_REQUIRE("trailing bytes after the message");
-    read(message);
+    read(message, reinterpret_cast<const char*>(words.begin()));
   });
   KJ_IF_MAYBE(e, failure) {
     return Error(ErrorCode::kCorruption, std::string("undecodable ") + std::string(what) + ": " +
@@ -414,39 +416,18 @@ Status UnknownType(EventType type) {
                "unknown event type number " + std::to_string(static_cast<int>(type)));
 }
 
-// Reads the envelope fields into *env, reusing its strings. `payload` (optional) gets
-// the body's bytes in place, for decoding them without another copy. false: the
-// prev_hash is not 32 bytes.
-bool ReadEnvelope(schema::Envelope::Reader r, Envelope* env, std::string_view* payload) {
-  env->position = r.getPosition();
-  Assign(r.getStream(), &env->stream);
-  env->version = r.getVersion();
-  env->type = static_cast<EventType>(r.getType());
-  env->recorded_at = r.getRecordedAt();
-  Assign(r.getActor(), &env->actor);
-  Assign(r.getCorrelationId(), &env->correlation_id);
-  Assign(r.getCausationId(), &env->causation_id);
-  Assign(r.getIdempotencyKey(), &env->idempotency_key);
-  auto body = r.getPayload();
-  Assign(body, &env->payload);
-  if (payload != nullptr) {
-    *payload = std::string_view(reinterpret_cast<const char*>(body.begin()), body.size());
-  }
-  auto prev = r.getPrevHash();
-  if (prev.size() != env->prev_hash.size()) return false;
-  std::memcpy(env->prev_hash.data(), prev.begin(), prev.size());
-  return true;
-}
-
-Status DecodeEnvelopeImpl(std::string_view bytes, Envelope* env, std::string_view* payload) {
-  bool hash_ok = true;
-  Status s = ReadMessage(bytes, "envelope", "envelope is not a whole number of words",
-                         [&](capnp::MessageReader& message) {
-                           hash_ok = ReadEnvelope(message.getRoot<schema::Envelope>(), env, payload);
-                         });
-  if (!s.ok()) return s;
-  if (!hash_ok) return Error(ErrorCode::kCorruption, "envelope prev_hash is not 32 bytes");
-  return Status::Ok();
+void CopyEnvelope(const EnvelopeView& v, Envelope* env) {
+  env->position = v.position;
+  env->stream.assign(v.stream);
+  env->version = v.version;
+  env->type = v.type;
+  env->recorded_at = v.recorded_at;
+  env->actor.assign(v.actor);
+  env->correlation_id.assign(v.correlation_id);
+  env->causation_id.assign(v.causation_id);
+  env->idempotency_key.assign(v.idempotency_key);
+  env->payload.assign(v.payload);
+  env->prev_hash = v.prev_hash;
 }
 
 }  // namespace
@@ -515,7 +496,7 @@ Status DecodeEventInto(EventType type, std::string_view payload, Event* out) {
   const TypeEntry* entry = TypeEntryFor(type);
   if (entry == nullptr) return UnknownType(type);
   return ReadMessage(payload, entry->payload_name, "event payload is not a whole number of words",
-                     [&](capnp::MessageReader& message) { entry->decode(message, out); });
+                     [&](capnp::MessageReader& message, const char*) { entry->decode(message, out); });
 }
 
 Result<Event> DecodeEvent(EventType type, std::string_view payload) {
@@ -542,8 +523,41 @@ std::string EncodeEnvelope(const Envelope& env) {
   return Flatten(message);
 }
 
+Status ReadEnvelopeView(std::string_view canonical, EnvelopeView* out) {
+  bool hash_ok = true;
+  auto read = [&](capnp::MessageReader& message, const char* base) {
+    // Blobs are located in the words read and mapped back to the same offsets in
+    // `canonical`, so the views stay valid when an aligned copy was read.
+    auto view = [&](auto blob) {
+      const char* p = reinterpret_cast<const char*>(blob.begin());
+      return std::string_view(canonical.data() + (p - base), blob.size());
+    };
+    auto r = message.getRoot<schema::Envelope>();
+    out->position = r.getPosition();
+    out->stream = view(r.getStream());
+    out->version = r.getVersion();
+    out->type = static_cast<EventType>(r.getType());
+    out->recorded_at = r.getRecordedAt();
+    out->actor = view(r.getActor());
+    out->correlation_id = view(r.getCorrelationId());
+    out->causation_id = view(r.getCausationId());
+    out->idempotency_key = view(r.getIdempotencyKey());
+    out->payload = view(r.getPayload());
+    auto prev = r.getPrevHash();
+    hash_ok = prev.size() == out->prev_hash.size();
+    if (hash_ok) std::memcpy(out->prev_hash.data(), prev.begin(), prev.size());
+  };
+  ROSTER_RETURN_IF_ERROR(
+      ReadMessage(canonical, "envelope", "envelope is not a whole number of words", read));
+  if (!hash_ok) return Error(ErrorCode::kCorruption, "envelope prev_hash is not 32 bytes");
+  return Status::Ok();
+}
+
 Status DecodeEnvelopeInto(std::string_view bytes, Envelope* out) {
-  return DecodeEnvelopeImpl(bytes, out, nullptr);
+  EnvelopeView view;
+  ROSTER_RETURN_IF_ERROR(ReadEnvelopeView(bytes, &view));
+  CopyEnvelope(view, out);
+  return Status::Ok();
 }
 
 Result<Envelope> DecodeEnvelope(std::string_view bytes) {
@@ -556,19 +570,14 @@ Result<Envelope> DecodeEnvelope(std::string_view bytes) {
 Status DecodeRecordedInto(std::string_view canonical, const Hash256& hash, RecordedEvent* out) {
   // The body is decoded where it lies inside `canonical` (a Data blob starts on a word
   // boundary of its message), so only the envelope's own copy of it is made.
-  std::string_view payload;
-  kj::Array<capnp::word> storage;
-  if (reinterpret_cast<uintptr_t>(canonical.data()) % alignof(capnp::word) != 0 &&
-      canonical.size() % sizeof(capnp::word) == 0) {
-    auto words = AlignedWords(canonical, &storage);
-    canonical = std::string_view(reinterpret_cast<const char*>(words.begin()), canonical.size());
-  }
-  ROSTER_RETURN_IF_ERROR(DecodeEnvelopeImpl(canonical, &out->envelope, &payload));
+  EnvelopeView view;
+  ROSTER_RETURN_IF_ERROR(ReadEnvelopeView(canonical, &view));
+  CopyEnvelope(view, &out->envelope);
   out->envelope.hash = hash;
-  Status s = DecodeEventInto(out->envelope.type, payload, &out->event);
+  Status s = DecodeEventInto(view.type, view.payload, &out->event);
   if (!s.ok()) {
     return Error(ErrorCode::kCorruption,
-                 "position " + std::to_string(out->envelope.position) + ": " + s.message());
+                 "position " + std::to_string(view.position) + ": " + s.message());
   }
   return Status::Ok();
 }

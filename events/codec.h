@@ -30,6 +30,25 @@ inline Hash256 ChainHash(const Hash256& prev_hash, std::string_view canonical) {
   return Sha256(AsBytes(prev_hash), canonical);
 }
 
+// The envelope's fields as views into the canonical bytes, valid while those bytes are:
+// for readers that check the chain or route by stream without copying anything.
+struct EnvelopeView {
+  uint64_t position = 0;
+  std::string_view stream;
+  uint64_t version = 0;
+  EventType type = EventType::kAccountOpened;
+  Micros recorded_at = 0;
+  std::string_view actor;
+  std::string_view correlation_id;
+  std::string_view causation_id;
+  std::string_view idempotency_key;
+  std::string_view payload;  // EncodeEvent() bytes, for DecodeEvent/DecodeEventInto
+  Hash256 prev_hash{};
+};
+
+// Reads canonical envelope bytes as DecodeEnvelope does (same errors), without copies.
+Status ReadEnvelopeView(std::string_view canonical, EnvelopeView* out);
+
 // Decodes envelope and body together.
 Result<RecordedEvent> DecodeRecorded(std::string_view canonical, const Hash256& hash);
 

@@ -229,6 +229,49 @@ TEST(Codec, DecodeIntoAReusedValueEqualsAFreshDecode) {
   }
 }
 
+// The view reads what DecodeEnvelope reads, pointing into the caller's bytes, also when
+// those are not word-aligned (then an aligned copy is read and mapped back).
+TEST(Codec, EnvelopeViewMatchesDecodeEnvelope) {
+  for (const Envelope& env : testing::SampleEnvelopes()) {
+    std::string canonical = EncodeEnvelope(env);
+    std::string shifted = " " + canonical;
+    for (std::string_view bytes : {std::string_view(canonical), std::string_view(shifted).substr(1)}) {
+      EnvelopeView v;
+      ASSERT_TRUE(ReadEnvelopeView(bytes, &v).ok());
+      EXPECT_EQ(v.position, env.position);
+      EXPECT_EQ(v.stream, env.stream);
+      EXPECT_EQ(v.version, env.version);
+      EXPECT_EQ(v.type, env.type);
+      EXPECT_EQ(v.recorded_at, env.recorded_at);
+      EXPECT_EQ(v.actor, env.actor);
+      EXPECT_EQ(v.correlation_id, env.correlation_id);
+      EXPECT_EQ(v.causation_id, env.causation_id);
+      EXPECT_EQ(v.idempotency_key, env.idempotency_key);
+      EXPECT_EQ(v.payload, env.payload);
+      EXPECT_EQ(v.prev_hash, env.prev_hash);
+      EXPECT_GE(v.payload.data(), bytes.data());
+      EXPECT_LE(v.payload.data() + v.payload.size(), bytes.data() + bytes.size());
+    }
+  }
+  std::mt19937_64 rng(99);
+  std::string good = EncodeEnvelope(testing::SampleEnvelopes()[0]);
+  for (int i = 0; i < 5000; ++i) {
+    std::string bytes = good;
+    for (int f = 0; f < 3; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    EnvelopeView v;
+    Status s = ReadEnvelopeView(bytes, &v);
+    EXPECT_EQ(s.ok(), DecodeEnvelope(bytes).ok());
+    if (s.ok()) {  // every view lies inside the input
+      for (std::string_view f : {v.stream, v.actor, v.correlation_id, v.payload}) {
+        EXPECT_TRUE(f.empty() || (f.data() >= bytes.data() &&
+                                  f.data() + f.size() <= bytes.data() + bytes.size()));
+      }
+    } else {
+      EXPECT_EQ(s.code(), ErrorCode::kCorruption);
+    }
+  }
+}
+
 // Garbage through the reuse path: an error, never a crash, and the value stays usable.
 TEST(Codec, GarbageIntoAReusedValueIsAnError) {
   std::mt19937_64 rng(4242);

@@ -40,7 +40,8 @@ std::string FromHexOrDie(const char* hex) {
 
 TEST(Golden, EveryEventEncodesToItsPinnedBytes) {
   auto events = AllEventSamples();
-  ASSERT_EQ(events.size(), std::size(kGoldenEvents));
+  ASSERT_EQ(events.size(), std::size(kGoldenEvents))
+      << "a sample was added: append its bytes to golden_bytes.inc (see golden_test.cc)";
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(ToHex(EncodeEvent(events[i])), kGoldenEvents[i])
         << "sample " << i << " (" << TypeName(events[i]) << ")";
