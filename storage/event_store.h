@@ -113,6 +113,12 @@ class EventStore {
   virtual Status Scan(uint64_t from_position, uint64_t to_position,
                       const EventVisitor& visit) const = 0;
 
+  // Like Scan, but hands each decoded event over by rvalue so the consumer may move it
+  // (no copy). The default implementation copies out of Scan.
+  using OwnedEventVisitor = std::function<bool(events::RecordedEvent&&)>;
+  virtual Status ScanOwned(uint64_t from_position, uint64_t to_position,
+                           const OwnedEventVisitor& visit) const;
+
   // Up to `max` events of a stream from version `from_version` (1-based), in order.
   virtual Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream,
                                                                 uint64_t from_version,

@@ -52,6 +52,12 @@ Result<AppendResult> MemoryEventStore::Append(AppendRequest request) {
 }
 
 Status MemoryEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
+  return ScanOwned(from, to, [&](events::RecordedEvent&& event) { return visit(event); });
+}
+
+// Each event is decoded afresh from the copied record, so it is the consumer's to move.
+Status MemoryEventStore::ScanOwned(uint64_t from, uint64_t to,
+                                   const OwnedEventVisitor& visit) const {
   std::vector<Record> copy;
   {
     std::lock_guard lock(mu_);
@@ -62,7 +68,7 @@ Status MemoryEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& vi
   for (const auto& rec : copy) {
     auto decoded = events::DecodeRecorded(rec.canonical, rec.hash);
     if (!decoded.ok()) return decoded.error();
-    if (!visit(*decoded)) break;
+    if (!visit(std::move(decoded).value())) break;
   }
   return Status::Ok();
 }

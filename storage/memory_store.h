@@ -23,6 +23,8 @@ class MemoryEventStore final : public EventStore, private PiiVault {
   Result<AppendResult> Append(AppendRequest request) override;
   Status Scan(uint64_t from_position, uint64_t to_position,
               const EventVisitor& visit) const override;
+  Status ScanOwned(uint64_t from_position, uint64_t to_position,
+                   const OwnedEventVisitor& visit) const override;
   Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream,
                                                         uint64_t from_version,
                                                         size_t max) const override;

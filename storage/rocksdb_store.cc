@@ -877,7 +877,7 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
 
 Status RocksDbEventStore::ScanRaw(uint64_t from, uint64_t to, const RawVisitor& visit) const {
   Hash256 unused;
-  return ReadLog(from, to, /*verify=*/false, &unused, [&](const RecordBatch& batch) {
+  return ReadLog(from, to, /*verify=*/false, &unused, [&](RecordBatch& batch) {
     for (const auto& r : batch.records) {
       if (!visit(r.position, batch.Canonical(r), r.hash)) return false;
     }
@@ -908,6 +908,13 @@ Result<events::RecordedEvent> DecodeScanned(const RecordBatch& batch, const Reco
 }  // namespace
 
 Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
+  return ScanOwned(from, to, [&](events::RecordedEvent&& event) { return visit(event); });
+}
+
+// Every event is decoded into a fresh RecordedEvent (on this thread, or by the reading
+// thread into the batch it then hands over), so it is moved to the visitor, never copied.
+Status RocksDbEventStore::ScanOwned(uint64_t from, uint64_t to,
+                                    const OwnedEventVisitor& visit) const {
   const bool verify = options_.verify_reads;
   Status failure;
   Hash256 prev{};
@@ -925,11 +932,11 @@ Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& v
   };
   Status st = ReadLog(
       from, to, verify, &prev,
-      [&](const RecordBatch& batch) {
+      [&](RecordBatch& batch) {
         for (size_t i = 0; i < batch.records.size(); ++i) {
           const auto& r = batch.records[i];
           std::optional<Result<events::RecordedEvent>> local;
-          const Result<events::RecordedEvent>* rec;
+          Result<events::RecordedEvent>* rec;
           if (!batch.predecoded.empty() && i >= batch.predecoded_from) {
             rec = &*batch.predecoded[i - batch.predecoded_from];
           } else {
@@ -941,7 +948,7 @@ Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& v
             return false;
           }
           prev = r.hash;
-          if (!visit(**rec)) return false;
+          if (!visit(std::move(*rec).value())) return false;
         }
         return true;
       },

@@ -128,6 +128,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   Result<AppendResult> Append(AppendRequest request) override;
   Status Scan(uint64_t from_position, uint64_t to_position,
               const EventVisitor& visit) const override;
+  Status ScanOwned(uint64_t from_position, uint64_t to_position,
+                   const OwnedEventVisitor& visit) const override;
   Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream,
                                                         uint64_t from_version,
                                                         size_t max) const override;
@@ -179,7 +181,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // scans when options_.pipelined_scan. Sets *initial_prev to the stored hash before
   // `from` (zeros for 1) before the first visit; `visit` returns false to stop.
   // `assist`, when set, runs on the reading thread for a batch while the consumer lags.
-  using BatchVisitor = std::function<bool(const internal::RecordBatch&)>;
+  using BatchVisitor = std::function<bool(internal::RecordBatch&)>;
   using BatchAssist = std::function<void(internal::RecordBatch&)>;
   Status ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
                  const BatchVisitor& visit, const BatchAssist& assist = nullptr) const;

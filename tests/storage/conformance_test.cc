@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -255,6 +256,41 @@ TYPED_TEST(ConformanceTest, ScanHonoursFromToAndEarlyStop) {
   Status st = this->store().Scan(1, 0, [&](const events::RecordedEvent&) { return ++seen < 4; });
   EXPECT_TRUE(st.ok());
   EXPECT_EQ(seen, 4);
+}
+
+// ScanOwned hands over the same events as Scan, as rvalues the consumer may move from;
+// both the store's own implementation and the interface's default (copying) one.
+TYPED_TEST(ConformanceTest, ScanOwnedHandsOverWhatScanShows) {
+  this->Fill("account-a", 12);
+  const auto all = this->ScanAll();
+  ASSERT_EQ(all.size(), 12u);
+  using Impl = std::function<Status(uint64_t, uint64_t, const EventStore::OwnedEventVisitor&)>;
+  EventStore& store = this->store();
+  const Impl impls[] = {
+      [&](uint64_t f, uint64_t t, const auto& v) { return store.ScanOwned(f, t, v); },
+      [&](uint64_t f, uint64_t t, const auto& v) { return store.EventStore::ScanOwned(f, t, v); }};
+  for (const Impl& scan_owned : impls) {
+    std::vector<events::RecordedEvent> owned;
+    Status st = scan_owned(3, 9, [&](events::RecordedEvent&& e) {
+      owned.push_back(std::move(e));
+      return true;
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(owned.size(), 7u);
+    for (size_t i = 0; i < owned.size(); ++i) {
+      const events::RecordedEvent& want = all[i + 2];
+      EXPECT_EQ(owned[i].envelope.position, want.envelope.position);
+      EXPECT_EQ(owned[i].envelope.hash, want.envelope.hash);
+      EXPECT_EQ(owned[i].envelope.payload, want.envelope.payload);
+      EXPECT_EQ(events::EncodeEvent(owned[i].event), events::EncodeEvent(want.event));
+    }
+    int seen = 0;
+    st = scan_owned(0, 0, [&](events::RecordedEvent&&) { return ++seen < 4; });
+    EXPECT_TRUE(st.ok());
+    EXPECT_EQ(seen, 4);
+  }
+  // Moving the events out does not disturb what later scans see.
+  EXPECT_EQ(this->ScanAll()[4].envelope.hash, all[4].envelope.hash);
 }
 
 TYPED_TEST(ConformanceTest, ReadByPositionAndNotFound) {

@@ -462,6 +462,27 @@ TEST_P(LongScanTest, ASlowVisitorGetsTheSameEventsAndProblems) {
   EXPECT_EQ(rest.size(), kEvents - 4900);
 }
 
+TEST_P(LongScanTest, ScanOwnedMovesOutTheEventsScanShows) {
+  // A slow consumer, so that the pipelined reader also predecodes (events moved out of
+  // the handed-over batch, not only out of the consumer's own decoding).
+  std::vector<events::RecordedEvent> owned;
+  Status st = store_->ScanOwned(2, 0, [&](events::RecordedEvent&& e) {
+    if (e.envelope.position % 256 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    owned.push_back(std::move(e));
+    return true;
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(owned.size(), kEvents - 1);
+  for (size_t i = 0; i < owned.size(); ++i) {
+    ASSERT_EQ(owned[i].envelope.position, i + 2);
+    if (i > 0) {
+      ASSERT_EQ(owned[i].envelope.prev_hash, owned[i - 1].envelope.hash);
+    }
+  }
+  EXPECT_EQ(owned[100].envelope.hash, store_->Read(102)->envelope.hash);
+  EXPECT_EQ(owned[100].envelope.payload, store_->Read(102)->envelope.payload);
+}
+
 INSTANTIATE_TEST_SUITE_P(Pipelined, LongScanTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Pipelined" : "OneThread"; });
 
