@@ -174,7 +174,7 @@ TEST_F(FaultInjectionTest, EveryAppendOfTheFailedGroupHearsOfTheFailure) {
 
 TEST_F(FaultInjectionTest, AFailedVaultWriteIsAnIoError) {
   OpenFaulty();
-  fs_->FailWalSyncs(FaultInjectionFs::SyncFailure::kDropUnsynced);
+  fs_->FailWalAppends();
   auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
   ASSERT_FALSE(subject.ok());
   EXPECT_EQ(subject.error().code(), ErrorCode::kIoError);
@@ -185,6 +185,24 @@ TEST_F(FaultInjectionTest, AFailedVaultWriteIsAnIoError) {
   ReopenHealthy();
   EXPECT_TRUE(store_->Verify().ok);
   EXPECT_EQ(store_->GetHead().position, 0u);
+}
+
+TEST_F(FaultInjectionTest, AVaultSubjectIsNotSyncedByItselfButByTheAppendThatFollows) {
+  OpenFaulty();
+  AppendAcknowledged("account-a", 1);
+  // The vault write does not sync (it succeeds while syncs fail) ...
+  fs_->FailWalSyncs(FaultInjectionFs::SyncFailure::kDropUnsynced);
+  auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
+  ASSERT_TRUE(subject.ok()) << subject.error().ToString();
+  // ... the append that would reference it does, fails, and stops the log, so no
+  // acknowledged event names the lost subject, and no new subject is handed out.
+  ASSERT_FALSE(store_->Append(MakeAppend("account-a", ExpectedVersion::Any())).ok());
+  auto later = store_->Vault().SubjectFor(events::Bytes{"k2"}, "bo@example.com");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code(), ErrorCode::kUnavailable);
+  ReopenHealthy();
+  EXPECT_FALSE(store_->Vault().Lookup(*subject).has_value()) << "dropped with the unsynced WAL";
+  ExpectAcknowledgedIntact();
 }
 
 }  // namespace
