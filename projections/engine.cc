@@ -132,6 +132,10 @@ void Engine::Run() {
 
 namespace {
 
+// Events applied per exclusive-lock hold during a pipelined catch-up: the lock and the
+// bookkeeping are paid once per run, and a query waits at most a few tens of µs.
+constexpr size_t kEventsPerHold = 16;
+
 // Chunks of decoded events handed from the pipelined reader to the applying thread.
 struct Chunk {
   std::vector<events::RecordedEvent> events;
@@ -149,6 +153,20 @@ class ChunkQueue {
     chunks_.push_back(std::move(chunk));
     not_empty_.notify_one();
     return true;
+  }
+  // Without waiting: false when full or closed (the chunk is dropped).
+  bool TryPush(Chunk chunk) {
+    std::lock_guard lock(mu_);
+    if (closed_ || chunks_.size() >= capacity_) return false;
+    chunks_.push_back(std::move(chunk));
+    return true;
+  }
+  std::optional<Chunk> TryPop() {
+    std::lock_guard lock(mu_);
+    if (chunks_.empty()) return std::nullopt;
+    Chunk c = std::move(chunks_.front());
+    chunks_.pop_front();
+    return c;
   }
   // nullopt once closed and drained.
   std::optional<Chunk> Pop() {
@@ -191,51 +209,74 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
   uint64_t expected = from;
   Status problem;
   size_t since_notify = 0;
-  // Applies one event; false stops the range (stop requested, a rebuild raced, a gap).
-  auto consume = [&](const events::RecordedEvent& e) -> bool {
+  // Applies up to `n` consecutive events under one exclusive-lock hold; false stops the
+  // range (stop requested, `stop_before`, a rebuild raced, a gap).
+  auto consume_run = [&](const events::RecordedEvent* run, size_t n) -> bool {
     if (stop_.load(std::memory_order_relaxed)) return false;
-    if (stop_before && stop_before(e)) return false;
-    if (e.envelope.position != expected) {
-      problem = Status(ErrorCode::kCorruption, "the store returned position " +
-                                                   std::to_string(e.envelope.position) +
-                                                   " where " + std::to_string(expected) +
-                                                   " was expected");
-      return false;
-    }
+    size_t done = 0;
+    bool go = true;
     {
-      // One event per lock hold: queries wait at most one apply.
       std::unique_lock lock(mu_);
-      if (state_->position() + 1 != e.envelope.position) return false;  // a rebuild raced
-      state_->Apply(e);
-      position_.store(e.envelope.position, std::memory_order_release);
+      for (; done < n; ++done) {
+        const events::RecordedEvent& e = run[done];
+        if (stop_before && stop_before(e)) {
+          go = false;
+          break;
+        }
+        if (e.envelope.position != expected) {
+          problem = Status(ErrorCode::kCorruption, "the store returned position " +
+                                                       std::to_string(e.envelope.position) +
+                                                       " where " + std::to_string(expected) +
+                                                       " was expected");
+          go = false;
+          break;
+        }
+        if (state_->position() + 1 != e.envelope.position) {  // a rebuild raced
+          go = false;
+          break;
+        }
+        state_->Apply(e);
+        ++expected;
+      }
+      if (done > 0) position_.store(expected - 1, std::memory_order_release);
     }
-    ++expected;
-    ++*applied;
-    stats_applied_.fetch_add(1, std::memory_order_relaxed);
-    if (++since_notify >= options_.apply_batch) {
+    *applied += done;
+    stats_applied_.fetch_add(done, std::memory_order_relaxed);
+    since_notify += done;
+    if (since_notify >= options_.apply_batch) {
       NotifyWaiters();
       since_notify = 0;
     }
-    return true;
+    return go;
   };
 
   if (to - from + 1 < options_.pipeline_min_events) {
-    Status st = store_.Scan(from, to, consume);
+    // The live tail: one event per lock hold, so queries wait at most one apply.
+    Status st = store_.Scan(from, to, [&](const events::RecordedEvent& e) {
+      return consume_run(&e, 1);
+    });
     NotifyWaiters();
     return st.ok() ? problem : st;
   }
 
-  // A long catch-up: one reader thread scans and decodes chunks while this thread applies,
-  // so the two costs overlap instead of adding up.
+  // A long catch-up: one reader thread scans and decodes chunks (events moved out of the
+  // store, not copied) while this thread applies, so the two costs overlap. Applied
+  // chunks go back to the reader, which destroys their events and reuses the vector:
+  // freeing a chunk's strings is not the applying thread's work.
   ChunkQueue queue(options_.pipeline_depth);
+  ChunkQueue spent(options_.pipeline_depth + 2);
   std::atomic<bool> abort{false};
   std::thread reader([&] {
     for (uint64_t f = from; f <= to && !abort.load();) {
       uint64_t t = std::min<uint64_t>(to, f + options_.read_batch - 1);
       Chunk chunk;
+      if (auto used = spent.TryPop()) {
+        used->events.clear();
+        chunk.events = std::move(used->events);
+      }
       chunk.events.reserve(t - f + 1);
-      chunk.status = store_.Scan(f, t, [&](const events::RecordedEvent& e) {
-        chunk.events.push_back(e);
+      chunk.status = store_.ScanOwned(f, t, [&](events::RecordedEvent&& e) {
+        chunk.events.push_back(std::move(e));
         return !abort.load(std::memory_order_relaxed);
       });
       bool failed = !chunk.status.ok();
@@ -251,10 +292,12 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
       break;
     }
     bool go = true;
-    for (const auto& e : chunk->events) {
-      if (!(go = consume(e))) break;
+    const std::vector<events::RecordedEvent>& events = chunk->events;
+    for (size_t i = 0; go && i < events.size(); i += kEventsPerHold) {
+      go = consume_run(&events[i], std::min(kEventsPerHold, events.size() - i));
     }
     if (!go) break;
+    spent.TryPush(std::move(*chunk));
   }
   abort = true;
   queue.Close();
