@@ -10,8 +10,9 @@
 //   engine.Stop();              // stops the thread, writes a final snapshot
 //
 // Threads: one projector thread, fed by EventStore::WaitForHead (no busy polling). It
-// reads a chunk of events without any lock, then applies it under the exclusive lock in
-// batches (`apply_batch` events each). Every query takes the shared lock for its duration,
+// reads a chunk of events without any lock, then applies it under the exclusive lock, one
+// event per hold on the live tail and 16 per hold in a pipelined catch-up (a helper thread
+// reads ahead). Every query takes the shared lock for its duration,
 // so it sees one consistent position, stated in its answer. All public methods are
 // thread-safe.
 //
@@ -56,8 +57,8 @@ struct EngineOptions {
   uint64_t snapshot_every_events = 100'000;
   // ...or after this long with changes. Default 60 s.
   std::chrono::milliseconds snapshot_every = std::chrono::seconds(60);
-  // Events applied per exclusive-lock hold. Larger: faster catch-up, longer query stalls.
-  // Default 256.
+  // WaitFor() callers are woken every this many applied events (and at the end of each
+  // chunk). Default 256.
   size_t apply_batch = 256;
   // Events read from the store per chunk. Default 4096.
   size_t read_batch = 4096;
