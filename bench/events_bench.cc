@@ -111,115 +111,98 @@ void Finish(benchmark::State& state) {
   state.counters["body_bytes"] = F(state).avg_payload;
 }
 
-void BM_EncodeEvent(benchmark::State& state) {
-  const auto& f = F(state);
+// Runs `one(fixture, i)` once per iteration, i cycling over the fixture's events;
+// `one` returns false when a decode failed.
+template <class Fn>
+void PerEvent(benchmark::State& state, Fn&& one) {
+  const Fixture& f = F(state);
   size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(EncodeEvent(f.events[i]));
+    if (!one(f, i)) state.SkipWithError("decode failed");
     if (++i == f.events.size()) i = 0;
   }
   Finish(state);
 }
+
+void BM_EncodeEvent(benchmark::State& state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
+    benchmark::DoNotOptimize(EncodeEvent(f.events[i]));
+    return true;
+  });
+}
 BENCHMARK(BM_EncodeEvent)->Arg(0)->Arg(1);
 
 void BM_EncodeEnvelope(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     benchmark::DoNotOptimize(EncodeEnvelope(f.envelopes[i]));
-    if (++i == f.envelopes.size()) i = 0;
-  }
-  Finish(state);
+    return true;
+  });
 }
 BENCHMARK(BM_EncodeEnvelope)->Arg(0)->Arg(1);
 
 void BM_DecodeEnvelope(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     auto env = DecodeEnvelope(f.canonical[i]);
-    if (!env.ok()) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(env);
-    if (++i == f.canonical.size()) i = 0;
-  }
-  Finish(state);
+    return env.ok();
+  });
 }
 BENCHMARK(BM_DecodeEnvelope)->Arg(0)->Arg(1);
 
 // Envelope fields as views: what chain checks need, with no copies.
 void BM_ReadEnvelopeView(benchmark::State& state) {
-  const auto& f = F(state);
   EnvelopeView view;
-  size_t i = 0;
-  for (auto _ : state) {
-    if (!ReadEnvelopeView(f.canonical[i], &view).ok()) state.SkipWithError("decode failed");
+  PerEvent(state, [&view](const Fixture& f, size_t i) {
+    bool ok = ReadEnvelopeView(f.canonical[i], &view).ok();
     benchmark::DoNotOptimize(view);
-    if (++i == f.canonical.size()) i = 0;
-  }
-  Finish(state);
+    return ok;
+  });
 }
 BENCHMARK(BM_ReadEnvelopeView)->Arg(0)->Arg(1);
 
 void BM_DecodeEvent(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     auto e = DecodeEvent(f.envelopes[i].type, f.envelopes[i].payload);
-    if (!e.ok()) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(e);
-    if (++i == f.envelopes.size()) i = 0;
-  }
-  Finish(state);
+    return e.ok();
+  });
 }
 BENCHMARK(BM_DecodeEvent)->Arg(0)->Arg(1);
 
 void BM_DecodeRecorded(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     auto r = DecodeRecorded(f.canonical[i], Hash256{});
-    if (!r.ok()) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(r);
-    if (++i == f.canonical.size()) i = 0;
-  }
-  Finish(state);
+    return r.ok();
+  });
 }
 BENCHMARK(BM_DecodeRecorded)->Arg(0)->Arg(1);
 
 // The replay loop's form: one RecordedEvent reused for every event.
 void BM_DecodeRecordedInto(benchmark::State& state) {
-  const auto& f = F(state);
   RecordedEvent out;
-  size_t i = 0;
-  for (auto _ : state) {
-    if (!DecodeRecordedInto(f.canonical[i], Hash256{}, &out).ok()) state.SkipWithError("decode failed");
+  PerEvent(state, [&out](const Fixture& f, size_t i) {
+    bool ok = DecodeRecordedInto(f.canonical[i], Hash256{}, &out).ok();
     benchmark::DoNotOptimize(out);
-    if (++i == f.canonical.size()) i = 0;
-  }
-  Finish(state);
+    return ok;
+  });
 }
 BENCHMARK(BM_DecodeRecordedInto)->Arg(0)->Arg(1);
 
 void BM_EventToJson(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     benchmark::DoNotOptimize(EventToJson(f.events[i]));
-    if (++i == f.events.size()) i = 0;
-  }
-  Finish(state);
+    return true;
+  });
 }
 BENCHMARK(BM_EventToJson)->Arg(0)->Arg(1);
 
 // What an audit page pays per row: the object and its text.
 void BM_RecordedToJsonText(benchmark::State& state) {
-  const auto& f = F(state);
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, [](const Fixture& f, size_t i) {
     benchmark::DoNotOptimize(boost::json::serialize(RecordedToJson(f.recorded[i])));
-    if (++i == f.recorded.size()) i = 0;
-  }
-  Finish(state);
+    return true;
+  });
 }
 BENCHMARK(BM_RecordedToJsonText)->Arg(0)->Arg(1);
 

@@ -109,17 +109,9 @@ TEST(Codec, TypeNamesRoundTrip) {
 }
 
 TEST(Codec, EnvelopeRoundTripsAndHashesChain) {
-  Envelope env;
-  env.position = 42;
-  env.stream = "account-a1";
-  env.version = 3;
+  Envelope env = testing::SampleEnvelopes()[0];
   env.type = EventType::kInviteSent;
-  env.recorded_at = 1790000000123456;
-  env.actor = "user:u1";
-  env.correlation_id = "req-1";
-  env.idempotency_key = "k1";
   env.payload = EncodeEvent(Samples()[10]);
-  env.prev_hash.fill(3);
   std::string bytes = EncodeEnvelope(env);
   EXPECT_EQ(bytes, EncodeEnvelope(env)) << "encoding must be deterministic";
   auto back = DecodeEnvelope(bytes);
