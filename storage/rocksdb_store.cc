@@ -123,6 +123,21 @@ struct RocksDbEventStore::Pending {
   std::binary_semaphore done{0};
 };
 
+// A sealed group on its way from the sealing thread to the committing thread: the
+// batch to write and everything to publish and answer once it is durable.
+struct RocksDbEventStore::Prepared {
+  std::vector<Pending*> group;
+  std::vector<std::optional<Result<AppendResult>>> results;
+  rocksdb::WriteBatch batch;
+  uint64_t first_position = 0;
+  uint64_t next_position = 0;  // first_position + events in the batch
+  Hash256 prev{};              // the hash of position next_position - 1
+  std::unordered_map<std::string, uint64_t> touched;  // stream → version after this group
+  std::unordered_map<std::string, uint64_t> loaded;   // committed versions read from RocksDB
+  std::vector<std::pair<std::string, size_t>> keyed;  // idempotency key → index in group
+  uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
+};
+
 RocksDbEventStore::RocksDbEventStore(const RocksDbOptions& options)
     : options_(options),
       clock_(options.clock ? options.clock : &system_clock_),
@@ -148,7 +163,11 @@ Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDb
   ROSTER_RETURN_IF_ERROR(opened);
   ROSTER_RETURN_IF_ERROR(store->LoadOrCreateMeta());
   ROSTER_RETURN_IF_ERROR(store->RecoverHead());
-  if (!options.read_only) store->writer_ = std::thread(&RocksDbEventStore::WriterLoop, store.get());
+  if (!options.read_only) {
+    store->sealed_head_ = store->head_;
+    store->writer_ = std::thread(&RocksDbEventStore::WriterLoop, store.get());
+    store->committer_ = std::thread(&RocksDbEventStore::CommitLoop, store.get());
+  }
   return store;
 }
 
@@ -379,13 +398,19 @@ Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
 void RocksDbEventStore::WriterLoop() {
   std::vector<Pending*> group;
   for (;;) {
+    // Take the next group only once the committing thread has taken the previous one, so
+    // that groups grow while a sync is in flight (one group syncing, one being sealed).
+    {
+      std::unique_lock lock(pipe_mu_);
+      pipe_cv_.wait(lock, [&] { return handoff_ == nullptr; });
+    }
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] {
         return (!queue_.empty() && (!paused_for_test_ || stopping_)) ||
                (stopping_ && queue_.empty());
       });
-      if (queue_.empty()) return;  // stopping, everything drained
+      if (queue_.empty()) break;  // stopping, everything drained
       // Take everything waiting, up to the bound; one append always fits.
       size_t events = 0;
       while (!queue_.empty()) {
@@ -396,8 +421,32 @@ void RocksDbEventStore::WriterLoop() {
         queue_.pop_front();
       }
     }
-    CommitGroup(group);
+    std::unique_ptr<Prepared> prepared = SealGroup(group);
     group.clear();
+    {
+      std::lock_guard lock(pipe_mu_);
+      handoff_ = std::move(prepared);
+    }
+    pipe_cv_.notify_all();
+  }
+  {
+    std::lock_guard lock(pipe_mu_);
+    sealing_done_ = true;
+  }
+  pipe_cv_.notify_all();
+}
+
+void RocksDbEventStore::CommitLoop() {
+  for (;;) {
+    std::unique_ptr<Prepared> prepared;
+    {
+      std::unique_lock lock(pipe_mu_);
+      pipe_cv_.wait(lock, [&] { return handoff_ != nullptr || sealing_done_; });
+      if (handoff_ == nullptr) return;  // sealing is over and everything is committed
+      prepared = std::move(handoff_);
+    }
+    pipe_cv_.notify_all();  // the sealer may take the next group while this one syncs
+    CommitGroup(*prepared);
   }
 }
 
@@ -412,50 +461,39 @@ Result<uint64_t> RocksDbEventStore::LoadStreamVersion(const std::string& stream)
   return keys::GetBigEndian64(value.data());
 }
 
-void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
-  std::vector<std::optional<Result<AppendResult>>> results(group.size());
-  auto finish = [&] {
-    for (size_t i = 0; i < group.size(); ++i) {
-      group[i]->result = std::move(results[i]);
-      group[i]->done.release();  // the Pending may vanish from here on
-    }
-  };
-  if (failed_.load()) {
-    std::string message;
-    {
-      std::lock_guard lock(queue_mu_);
-      message = failure_;
-    }
-    for (auto& r : results) r = Error(ErrorCode::kUnavailable, message);
-    finish();
-    return;
-  }
+std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealGroup(
+    std::vector<Pending*>& group) {
+  auto p = std::make_unique<Prepared>();
+  p->group = group;
+  p->results.resize(group.size());
+  auto& results = p->results;
+  // A failed sync stops the log: the committing thread answers this group kUnavailable.
+  if (failed_.load()) return p;
 
-  // The writer owns head_ and versions_: it reads them without state_mu_ and changes them
-  // only under it, after the group is durable.
-  const uint64_t first_position = head_.position + 1;
-  uint64_t next_position = first_position;
-  Hash256 prev = head_.hash;
+  // The sealing thread owns sealed_head_ and sealed_versions_: the log as it will be once
+  // every group sealed so far is durable. (A failure fails every later group, so sealing
+  // on top of a group still syncing is never wrong for an append that gets acknowledged.)
+  p->first_position = sealed_head_.position + 1;
+  uint64_t next_position = p->first_position;
+  Hash256 prev = sealed_head_.hash;
   const Micros now = clock_->Now();
 
-  std::unordered_map<std::string, uint64_t> touched;   // stream → version after this group
-  std::unordered_map<std::string, uint64_t> loaded;    // committed versions read from RocksDB
-  std::unordered_map<std::string, size_t> group_keys;  // idempotency key → index in group
-  uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
-
-  rocksdb::WriteBatch batch;
   char position_key[8];
   char position_value[8];
   for (size_t i = 0; i < group.size(); ++i) {
     const AppendRequest& r = group[i]->request;
     if (!r.idempotency_key.empty()) {
-      // The same key earlier in this group: answer like a repeat after that commit.
-      auto in_group = group_keys.find(r.idempotency_key);
-      if (in_group != group_keys.end()) {
-        AppendResult repeat = results[in_group->second]->value();
-        repeat.deduplicated = true;
-        results[i] = std::move(repeat);
-        ++deduplicated;
+      // The same key in this group or in a group still syncing: a repeat of that append.
+      std::optional<AppendResult> in_flight;
+      {
+        std::lock_guard lock(in_flight_mu_);
+        auto it = in_flight_keys_.find(r.idempotency_key);
+        if (it != in_flight_keys_.end()) in_flight = it->second;
+      }
+      if (in_flight) {
+        in_flight->deduplicated = true;
+        results[i] = std::move(*in_flight);
+        ++p->deduplicated;
         continue;
       }
       std::string stored;
@@ -477,7 +515,7 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
         repeat.idempotency_fingerprint = std::move(rec->fingerprint);
         repeat.idempotency_payload = std::move(rec->payload);
         results[i] = std::move(repeat);
-        ++deduplicated;
+        ++p->deduplicated;
         continue;
       }
       if (!s.IsNotFound()) {
@@ -487,26 +525,24 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
     }
 
     uint64_t current;
-    if (auto t = touched.find(r.stream); t != touched.end()) {
-      current = t->second;
-    } else if (auto v = versions_.find(r.stream); v != versions_.end()) {
+    if (auto v = sealed_versions_.find(r.stream); v != sealed_versions_.end()) {
       current = v->second;
-    } else if (auto l = loaded.find(r.stream); l != loaded.end()) {
-      current = l->second;
     } else {
-      // Never guess a version: a failed read fails this append (not the group).
+      // Never guess a version: a failed read fails this append (not the group). A stream
+      // missing from sealed_versions_ is in no group still syncing, so RocksDB is current.
       auto committed = LoadStreamVersion(r.stream);
       if (!committed.ok()) {
         results[i] = committed.error();
         continue;
       }
       current = *committed;
-      loaded.emplace(r.stream, current);
+      p->loaded.emplace(r.stream, current);
+      sealed_versions_.emplace(r.stream, current);
     }
     Status st = CheckExpected(r.expected, r.stream, current);
     if (!st.ok()) {
       results[i] = std::move(st);
-      ++rejected;
+      ++p->rejected;
       continue;
     }
 
@@ -518,10 +554,10 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
           rocksdb::Slice(reinterpret_cast<const char*>(s.hash.data()), s.hash.size()),
           rocksdb::Slice(s.canonical)};
       rocksdb::Slice key_slice(position_key, 8);
-      batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1),
-                rocksdb::SliceParts(value_parts, 2));
-      batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, s.version),
-                rocksdb::Slice(position_value, 8));
+      p->batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1),
+                   rocksdb::SliceParts(value_parts, 2));
+      p->batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, s.version),
+                   rocksdb::Slice(position_value, 8));
     }
     AppendResult result;
     result.first_position = sealed.front().position;
@@ -529,38 +565,66 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
     result.stream_version = sealed.back().version;
     result.recorded_at = now;
     next_position = result.last_position + 1;
-    touched[r.stream] = result.stream_version;
+    p->touched[r.stream] = result.stream_version;
+    sealed_versions_[r.stream] = result.stream_version;
     if (!r.idempotency_key.empty()) {
       keys::IdempotencyRecord rec{result.first_position,     result.last_position,
                                   result.stream_version,     now,
                                   r.idempotency_fingerprint, r.idempotency_payload};
-      batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
-      group_keys.emplace(r.idempotency_key, i);
-      // A repeat inside this group returns the original's fingerprint and payload.
+      p->batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
+      // A repeat while this group syncs gets the original's fingerprint and payload; the
+      // original caller gets a plain result, as MemoryEventStore returns.
       AppendResult stored = result;
       stored.idempotency_fingerprint = r.idempotency_fingerprint;
       stored.idempotency_payload = r.idempotency_payload;
-      results[i] = std::move(stored);
-      // ...but the original caller gets a plain result, as MemoryEventStore returns.
-      // (Fixed up below, after the group is durable.)
-    } else {
-      results[i] = std::move(result);
+      {
+        std::lock_guard lock(in_flight_mu_);
+        in_flight_keys_.emplace(r.idempotency_key, std::move(stored));
+      }
+      p->keyed.emplace_back(r.idempotency_key, i);
     }
-    ++committed_appends;
+    results[i] = std::move(result);
+    ++p->committed_appends;
+  }
+  for (const auto& [stream, version] : p->touched) {
+    keys::PutBigEndian64(version, position_value);
+    p->batch.Put(cf_->stream_heads, stream, rocksdb::Slice(position_value, 8));
+  }
+  p->next_position = next_position;
+  p->prev = prev;
+  sealed_head_ = Head{next_position - 1, prev};
+  return p;
+}
+
+void RocksDbEventStore::CommitGroup(Prepared& p) {
+  auto& results = p.results;
+  auto finish = [&] {
+    for (size_t i = 0; i < p.group.size(); ++i) {
+      p.group[i]->result = std::move(results[i]);
+      p.group[i]->done.release();  // the Pending may vanish from here on
+    }
+  };
+  if (failed_.load()) {
+    std::string message;
+    {
+      std::lock_guard lock(queue_mu_);
+      message = failure_;
+    }
+    for (auto& r : results) r = Error(ErrorCode::kUnavailable, message);
+    finish();
+    return;
   }
 
-  if (next_position != first_position) {
-    for (const auto& [stream, version] : touched) {
-      keys::PutBigEndian64(version, position_value);
-      batch.Put(cf_->stream_heads, stream, rocksdb::Slice(position_value, 8));
-    }
+  if (p.next_position != p.first_position) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    rocksdb::Status s = db_->Write(wo, &batch);
+    // Visible to readers only once synced (RocksDB inserts into the memtable after the
+    // WAL sync), and only published below: no reader sees an event a crash could lose.
+    rocksdb::Status s = db_->Write(wo, &p.batch);
     if (!s.ok()) {
-      const uint64_t last = next_position - 1;
+      const uint64_t last = p.next_position - 1;
       std::string later = "the log refused writes after a failed sync at position " +
-                          std::to_string(first_position) + " (" + s.ToString() +
+                          std::to_string(p.first_position) + " (" + s.ToString() +
                           "); restart rosterd";
       {
         std::lock_guard lock(queue_mu_);
@@ -570,8 +634,8 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
       // Every waiter of the group hears of the failure, including those that were
       // rejected or deduplicated against it: the group's outcome is one fact.
       Status failed = Error(ErrorCode::kIoError,
-                            "write/sync of positions " + std::to_string(first_position) + ".." +
-                                std::to_string(last) + " failed (" + s.ToString() +
+                            "write/sync of positions " + std::to_string(p.first_position) +
+                                ".." + std::to_string(last) + " failed (" + s.ToString() +
                                 "); the outcome of this append is unknown (retry with the "
                                 "same idempotency key after restart); the log refuses writes");
       for (auto& r : results) r = failed;
@@ -583,23 +647,21 @@ void RocksDbEventStore::CommitGroup(std::vector<Pending*>& group) {
   // Durable: publish the new head and versions, then wake everyone.
   {
     std::lock_guard lock(state_mu_);
-    head_ = Head{next_position - 1, prev};
-    for (auto& [stream, version] : loaded) versions_.try_emplace(stream, version);
-    for (auto& [stream, version] : touched) versions_[stream] = version;
-    stats_.appends += committed_appends;
-    stats_.events += next_position - first_position;
-    stats_.deduplicated += deduplicated;
-    stats_.rejected += rejected;
-    if (next_position != first_position) ++stats_.groups;
-    stats_.max_group_appends = std::max<uint64_t>(stats_.max_group_appends, group.size());
+    if (p.next_position != p.first_position) head_ = Head{p.next_position - 1, p.prev};
+    for (auto& [stream, version] : p.loaded) versions_.try_emplace(stream, version);
+    for (auto& [stream, version] : p.touched) versions_[stream] = version;
+    stats_.appends += p.committed_appends;
+    stats_.events += p.next_position - p.first_position;
+    stats_.deduplicated += p.deduplicated;
+    stats_.rejected += p.rejected;
+    if (p.next_position != p.first_position) ++stats_.groups;
+    stats_.max_group_appends = std::max<uint64_t>(stats_.max_group_appends, p.group.size());
   }
   head_cv_.notify_all();
-  // The original of a keyed append gets its plain result (fingerprint and payload come
-  // back only on repeats).
-  for (const auto& [key, index] : group_keys) {
-    AppendResult& r = results[index]->value();
-    r.idempotency_fingerprint.clear();
-    r.idempotency_payload.clear();
+  if (!p.keyed.empty()) {
+    // Now in RocksDB, where the sealer's lookup finds them.
+    std::lock_guard lock(in_flight_mu_);
+    for (const auto& [key, index] : p.keyed) in_flight_keys_.erase(key);
   }
   finish();
 }
@@ -1218,7 +1280,8 @@ void RocksDbEventStore::Shutdown() {
   queue_cv_.notify_all();
   {
     std::lock_guard lock(join_mu_);
-    if (writer_.joinable()) writer_.join();
+    if (writer_.joinable()) writer_.join();  // then the committer commits what is left
+    if (committer_.joinable()) committer_.join();
   }
   {
     std::lock_guard lock(state_mu_);

@@ -171,6 +171,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
  private:
   struct Pending;
   struct Columns;
+  struct Prepared;
 
   RocksDbEventStore(const RocksDbOptions& options);
 
@@ -185,8 +186,12 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   using BatchAssist = std::function<void(internal::RecordBatch&)>;
   Status ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
                  const BatchVisitor& visit, const BatchAssist& assist = nullptr) const;
+  // Two threads: WriterLoop takes groups from the queue and seals them (positions, hashes,
+  // the WriteBatch) while CommitLoop writes and syncs the previous group and publishes it.
   void WriterLoop();
-  void CommitGroup(std::vector<Pending*>& group);
+  void CommitLoop();
+  std::unique_ptr<Prepared> SealGroup(std::vector<Pending*>& group);
+  void CommitGroup(Prepared& prepared);
   // The committed version of a stream, from RocksDB (0 for an unknown stream).
   Result<uint64_t> LoadStreamVersion(const std::string& stream) const;
 
@@ -210,17 +215,31 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::deque<Pending*> queue_;        // borrowed: each Pending lives on its caller's stack
   bool stopping_ = false;             // Shutdown called: refuse new appends
   bool paused_for_test_ = false;
-  std::thread writer_;
-  std::mutex join_mu_;  // one Shutdown joins the writer, the others wait
+  std::thread writer_;     // seals groups
+  std::thread committer_;  // writes, syncs and publishes them, in order
+  std::mutex join_mu_;     // one Shutdown joins both, the others wait
+
+  // ---- sealing thread → committing thread: at most one sealed group waiting ----
+  std::mutex pipe_mu_;
+  std::condition_variable pipe_cv_;
+  std::unique_ptr<Prepared> handoff_;
+  bool sealing_done_ = false;
+
+  // ---- the sealing thread's own view: the log once every sealed group is durable ----
+  Head sealed_head_;
+  std::unordered_map<std::string, uint64_t> sealed_versions_;
+  // Idempotency keys of groups sealed and not yet committed (RocksDB does not show them
+  // until their sync is done), with the result a repeat gets.
+  std::mutex in_flight_mu_;
+  std::unordered_map<std::string, AppendResult> in_flight_keys_;
 
   // ---- published state: written by the writer after a commit, read by anyone ----
   mutable std::mutex state_mu_;
   mutable std::condition_variable head_cv_;
   Head head_;              // last committed position and hash
   bool shutdown_ = false;  // wakes WaitForHead
-  // Stream versions the writer has seen (committed). Readers fall back to RocksDB on a
-  // miss. Only the writer inserts; the writer reads it without the lock (it is the only
-  // mutator). TODO(perf): bound it (LRU) if a ledger grows past millions of streams.
+  // Stream versions of committed groups. Readers fall back to RocksDB on a miss. Only the
+  // committing thread writes it; the sealing thread keeps sealed_versions_. TODO(perf): bound it (LRU) if a ledger grows past millions of streams.
   std::unordered_map<std::string, uint64_t> versions_;
   WriterStats stats_;
 

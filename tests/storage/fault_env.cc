@@ -1,5 +1,7 @@
 #include "tests/storage/fault_env.h"
 
+#include <thread>
+
 namespace roster::storage::testing {
 
 namespace {
@@ -43,6 +45,9 @@ class FaultWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
  private:
   rocksdb::IOStatus SyncWith(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg,
                              bool full) {
+    if (int64_t ms = fs_->sync_delay_ms_.load(); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     if (fs_->fail_sync_.load()) {
       if (fs_->drop_unsynced_.load()) {
         target()->Truncate(synced_size_, options, dbg).PermitUncheckedError();

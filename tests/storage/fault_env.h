@@ -7,6 +7,7 @@
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,9 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
     drop_unsynced_.store(how == SyncFailure::kDropUnsynced);
     fail_sync_.store(true);
   }
+  // From now on, every WAL Sync/Fsync first sleeps this long (0 = no delay): a slow disk,
+  // so that tests can act while a group's sync is in flight.
+  void DelayWalSyncs(std::chrono::milliseconds delay) { sync_delay_ms_.store(delay.count()); }
   // From now on, every WAL Append fails without writing (until cleared).
   void FailWalAppends() { fail_append_.store(true); }
   void Clear() {
@@ -59,6 +63,7 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   std::atomic<bool> fail_append_{false};
   std::atomic<bool> drop_unsynced_{false};
   std::atomic<uint64_t> injected_{0};
+  std::atomic<int64_t> sync_delay_ms_{0};
 };
 
 // An Env over a FaultInjectionFs, ready for RocksDbOptions::env.

@@ -172,6 +172,80 @@ TEST_F(FaultInjectionTest, EveryAppendOfTheFailedGroupHearsOfTheFailure) {
   ExpectAcknowledgedIntact();
 }
 
+// While a group's sync is in flight the next group is sealed on top of it, but nothing of
+// the syncing group is visible to readers, and answers come in commit order.
+TEST_F(FaultInjectionTest, WhileAGroupSyncsTheNextIsSealedOnTopOfItAndReadersSeeNeither) {
+  OpenFaulty();
+  AppendAcknowledged("account-a", 2);
+  fs_->DelayWalSyncs(std::chrono::milliseconds(1000));
+  AppendRequest first = MakeAppend("account-a", ExpectedVersion::Exact(2), 1, 50);
+  first.idempotency_key = "key-1";
+  first.idempotency_fingerprint = "fp-1";
+  std::optional<Result<AppendResult>> first_result, repeat_result, next_result;
+  std::thread t1([&] { first_result = store_->Append(first); });
+  // The first group is in its one-second sync by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::thread t2([&] { repeat_result = store_->Append(first); });
+  std::thread t3([&] {
+    next_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(3), 1, 60));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // Nothing of the syncing group is visible yet.
+  EXPECT_EQ(store_->GetHead().position, 2u);
+  EXPECT_EQ(store_->Read(3).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ReadStream("account-a", 1, 10)->size(), 2u);
+  EXPECT_EQ(store_->StreamVersion("account-a"), 2u);
+  EXPECT_FALSE(first_result.has_value());
+  t1.join();
+  t2.join();
+  t3.join();
+  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
+  ASSERT_TRUE(first_result->ok()) << first_result->error().ToString();
+  EXPECT_EQ((*first_result)->first_position, 3u);
+  EXPECT_FALSE((*first_result)->deduplicated);
+  // The repeat was sealed while its original synced: deduplicated against it.
+  ASSERT_TRUE(repeat_result->ok()) << repeat_result->error().ToString();
+  EXPECT_TRUE((*repeat_result)->deduplicated);
+  EXPECT_EQ((*repeat_result)->first_position, 3u);
+  EXPECT_EQ((*repeat_result)->idempotency_fingerprint, "fp-1");
+  // Expecting the version the syncing group makes: accepted on top of it.
+  ASSERT_TRUE(next_result->ok()) << next_result->error().ToString();
+  EXPECT_EQ((*next_result)->first_position, 4u);
+  EXPECT_EQ((*next_result)->stream_version, 4u);
+  EXPECT_EQ(store_->GetHead().position, 4u);
+  EXPECT_TRUE(store_->Verify().ok);
+}
+
+// A failed sync fails the group sealed on top of it too, and nothing of either survives
+// when the device dropped the unsynced writes.
+TEST_F(FaultInjectionTest, TheGroupSealedOnTopOfAFailedSyncFailsToo) {
+  OpenFaulty();
+  AppendAcknowledged("account-a", 2);
+  fs_->DelayWalSyncs(std::chrono::milliseconds(300));
+  fs_->FailWalSyncs(FaultInjectionFs::SyncFailure::kDropUnsynced);
+  std::optional<Result<AppendResult>> first_result, next_result;
+  std::thread t1([&] {
+    first_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(2), 1, 50));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first group syncs
+  std::thread t2([&] {
+    next_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(3), 1, 60));
+  });
+  t1.join();
+  t2.join();
+  ASSERT_FALSE(first_result->ok());
+  EXPECT_EQ(first_result->error().code(), ErrorCode::kIoError);
+  ASSERT_FALSE(next_result->ok());
+  EXPECT_TRUE(next_result->error().code() == ErrorCode::kUnavailable ||
+              next_result->error().code() == ErrorCode::kIoError)
+      << next_result->error().ToString();
+  EXPECT_EQ(store_->GetHead().position, 2u);
+  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
+  ReopenHealthy();
+  EXPECT_EQ(store_->GetHead().position, 2u);
+  ExpectAcknowledgedIntact();
+}
+
 TEST_F(FaultInjectionTest, AFailedVaultWriteIsAnIoError) {
   OpenFaulty();
   fs_->FailWalAppends();
