@@ -1,5 +1,5 @@
 // Golden bytes: the encoded form of every sample, captured from the codec as it was
-// before any optimisation (the Cap'n Proto dynamic-API codec of early 2026). Envelope
+// before any optimisation (the Cap'n Proto dynamic-API codec as of commit 13d16c5). Envelope
 // bytes are hashed into the chain, so these values must never change: a failure here
 // means existing ledgers would stop verifying. When an event type is added, append its
 // samples to samples.h and their bytes here (print them with
