@@ -18,8 +18,15 @@ namespace {
   std::abort();
 }
 
+// Fetched once: EVP_sha256() hands out a legacy handle that OpenSSL 3 resolves again on
+// every EVP_DigestInit_ex (a locked provider lookup with string compares), which cost ~40%
+// of hashing a 320-byte envelope. The fetched method is never freed (process lifetime).
 const EVP_MD* Sha256Md() {
-  static const EVP_MD* md = EVP_sha256();
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) CryptoFault("EVP_MD_fetch(SHA256)");
+    return fetched;
+  }();
   return md;
 }
 
