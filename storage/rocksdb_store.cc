@@ -683,15 +683,19 @@ struct RecordBatch {
   std::vector<uint64_t> words;
   size_t used = 0;  // words taken
   std::vector<Record> records;
-  // Records [predecoded_from, size) already decoded and checked by the reading thread when
-  // it was ahead of the consumer (pipelined Scan); empty otherwise.
+  // When `predecoded`: records [predecoded_from, size) were already decoded and checked by
+  // the reading thread while it was ahead of the consumer (pipelined Scan), into
+  // decoded[i - predecoded_from] with the outcome in decoded_status. The slots are reused
+  // batch after batch, so their strings keep their capacity.
+  bool predecoded = false;
   size_t predecoded_from = 0;
-  std::vector<std::optional<Result<events::RecordedEvent>>> predecoded;
+  std::vector<events::RecordedEvent> decoded;
+  std::vector<Status> decoded_status;
 
   void Clear() {
     used = 0;
     records.clear();
-    predecoded.clear();
+    predecoded = false;
     predecoded_from = 0;
   }
   void Add(uint64_t position, const char* data, size_t size, const Hash256& hash) {
@@ -949,14 +953,14 @@ Status RocksDbEventStore::ScanRaw(uint64_t from, uint64_t to, const RawVisitor& 
 
 namespace {
 
-// Decodes one record of a scan and checks it against its position and, with `verify`,
-// against the predecessor's stored hash (the reader already hashed prev ‖ bytes; the
-// prev_hash written inside must be that same prev).
-Result<events::RecordedEvent> DecodeScanned(const RecordBatch& batch, const RecordBatch::Record& r,
-                                            const Hash256& prev, bool verify) {
-  auto rec = events::DecodeRecorded(batch.Canonical(r), r.hash);
-  if (!rec.ok()) return CorruptAt(r.position, rec.error().message());
-  const events::Envelope& env = rec->envelope;
+// Decodes one record of a scan into *out (reusing its strings' capacity) and checks it
+// against its position and, with `verify`, against the predecessor's stored hash (the
+// reader already hashed prev ‖ bytes; the prev_hash written inside must be that same prev).
+Status DecodeScanned(const RecordBatch& batch, const RecordBatch::Record& r, const Hash256& prev,
+                     bool verify, events::RecordedEvent* out) {
+  Status st = events::DecodeRecordedInto(batch.Canonical(r), r.hash, out);
+  if (!st.ok()) return CorruptAt(r.position, st.message());
+  const events::Envelope& env = out->envelope;
   if (env.position != r.position) {
     return CorruptAt(r.position, "envelope says position " + std::to_string(env.position));
   }
@@ -964,53 +968,66 @@ Result<events::RecordedEvent> DecodeScanned(const RecordBatch& batch, const Reco
     return CorruptAt(r.position,
                      "prev_hash does not link to position " + std::to_string(r.position - 1));
   }
-  return rec;
+  return Status::Ok();
 }
 
 }  // namespace
 
 Status RocksDbEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
-  return ScanOwned(from, to, [&](events::RecordedEvent&& event) { return visit(event); });
+  return ScanDecoded(from, to, [&](events::RecordedEvent& event) { return visit(event); });
 }
 
-// Every event is decoded into a fresh RecordedEvent (on this thread, or by the reading
-// thread into the batch it then hands over), so it is moved to the visitor, never copied.
 Status RocksDbEventStore::ScanOwned(uint64_t from, uint64_t to,
                                     const OwnedEventVisitor& visit) const {
+  return ScanDecoded(from, to,
+                     [&](events::RecordedEvent& event) { return visit(std::move(event)); });
+}
+
+// Every record is decoded into a slot the visitor may move from: one scratch event on this
+// thread, or the batch's slots that the reading thread filled. A moved-from slot is simply
+// decoded into again; an untouched one (Scan) keeps its capacity, so a replay allocates
+// little beyond what the visitor keeps.
+Status RocksDbEventStore::ScanDecoded(uint64_t from, uint64_t to,
+                                      const std::function<bool(events::RecordedEvent&)>& visit)
+    const {
   const bool verify = options_.verify_reads;
   Status failure;
   Hash256 prev{};
+  events::RecordedEvent scratch;
   // Runs on the reading thread when it is ahead: decodes the second half of the batch, so
   // both cores decode and neither stage waits for the other.
   auto assist = [verify](RecordBatch& batch) {
     const size_t n = batch.records.size();
     if (n < 2) return;
     batch.predecoded_from = n / 2;
-    batch.predecoded.resize(n - n / 2);
+    if (batch.decoded.size() < n - n / 2) batch.decoded.resize(n - n / 2);
+    batch.decoded_status.resize(n - n / 2);
     for (size_t i = n / 2; i < n; ++i) {
-      batch.predecoded[i - n / 2] =
-          DecodeScanned(batch, batch.records[i], batch.records[i - 1].hash, verify);
+      batch.decoded_status[i - n / 2] = DecodeScanned(batch, batch.records[i],
+                                                      batch.records[i - 1].hash, verify,
+                                                      &batch.decoded[i - n / 2]);
     }
+    batch.predecoded = true;
   };
   Status st = ReadLog(
       from, to, verify, &prev,
       [&](RecordBatch& batch) {
         for (size_t i = 0; i < batch.records.size(); ++i) {
           const auto& r = batch.records[i];
-          std::optional<Result<events::RecordedEvent>> local;
-          Result<events::RecordedEvent>* rec;
-          if (!batch.predecoded.empty() && i >= batch.predecoded_from) {
-            rec = &*batch.predecoded[i - batch.predecoded_from];
+          events::RecordedEvent* event = &scratch;
+          Status decoded;
+          if (batch.predecoded && i >= batch.predecoded_from) {
+            event = &batch.decoded[i - batch.predecoded_from];
+            decoded = std::move(batch.decoded_status[i - batch.predecoded_from]);
           } else {
-            local = DecodeScanned(batch, r, prev, verify);
-            rec = &*local;
+            decoded = DecodeScanned(batch, r, prev, verify, &scratch);
           }
-          if (!rec->ok()) {
-            failure = rec->error();
+          if (!decoded.ok()) {
+            failure = std::move(decoded);
             return false;
           }
           prev = r.hash;
-          if (!visit(std::move(*rec).value())) return false;
+          if (!visit(*event)) return false;
         }
         return true;
       },

@@ -188,6 +188,10 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
                  const BatchVisitor& visit, const BatchAssist& assist = nullptr) const;
   // Two threads: WriterLoop takes groups from the queue and seals them (positions, hashes,
   // the WriteBatch) while CommitLoop writes and syncs the previous group and publishes it.
+  // Scan and ScanOwned: decodes each record into a slot and hands it to `visit`, which may
+  // move from it.
+  Status ScanDecoded(uint64_t from, uint64_t to,
+                     const std::function<bool(events::RecordedEvent&)>& visit) const;
   void WriterLoop();
   void CommitLoop();
   std::unique_ptr<Prepared> SealGroup(std::vector<Pending*>& group);
