@@ -22,15 +22,23 @@ void Interner::Grow() {
 }
 
 uint32_t Interner::Intern(std::string_view name) {
-  uint32_t found = Find(name);
-  if (found != kNone) return found;
-  auto id = static_cast<uint32_t>(names_.size());
-  names_.emplace_back(name);
-  if ((names_.size()) * 2 > slots_.size()) {
-    Grow();  // rehashes every name, including the new one
-  } else {
-    Insert(Hash(name), id);
+  uint64_t h = Hash(name);
+  uint64_t& recent = recent_[(h >> 16) & (kRecent - 1)];
+  if (recent != 0 && (recent >> 32) == (h >> 32)) {
+    auto id = static_cast<uint32_t>(recent) - 1;
+    if (names_[id] == name) return id;
   }
+  uint32_t id = FindHashed(name, h);
+  if (id == kNone) {
+    id = static_cast<uint32_t>(names_.size());
+    names_.emplace_back(name);
+    if (names_.size() * 2 > slots_.size()) {
+      Grow();  // rehashes every name, including the new one
+    } else {
+      Insert(h, id);
+    }
+  }
+  recent = ((h >> 32) << 32) | (static_cast<uint64_t>(id) + 1);
   return id;
 }
 
@@ -42,6 +50,7 @@ void Interner::Save(Writer& w) const {
 bool Interner::Load(Reader& r) {
   names_.clear();
   slots_.clear();
+  std::fill(recent_.begin(), recent_.end(), 0);
   mask_ = 0;
   size_t n = r.Count(1);
   for (size_t i = 0; i < n && r.ok(); ++i) {

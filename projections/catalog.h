@@ -44,16 +44,7 @@ class Interner {
 
   uint32_t Intern(std::string_view name);
   uint32_t Find(std::string_view name) const {  // kNone when unknown
-    if (slots_.empty()) return kNone;
-    uint64_t h = Hash(name);
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      uint64_t slot = slots_[i];
-      if (slot == 0) return kNone;
-      if ((slot >> 32) == (h >> 32)) {
-        auto id = static_cast<uint32_t>(slot) - 1;
-        if (names_[id] == name) return id;
-      }
-    }
+    return FindHashed(name, Hash(name));
   }
   // The name of an id; "" for kNone. The reference is stable for the interner's life.
   const std::string& Name(uint32_t id) const {
@@ -67,12 +58,29 @@ class Interner {
 
  private:
   static uint64_t Hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
+  uint32_t FindHashed(std::string_view name, uint64_t h) const {
+    if (slots_.empty()) return kNone;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t slot = slots_[i];
+      if (slot == 0) return kNone;
+      if ((slot >> 32) == (h >> 32)) {
+        auto id = static_cast<uint32_t>(slot) - 1;
+        if (names_[id] == name) return id;
+      }
+    }
+  }
   void Insert(uint64_t h, uint32_t id);  // into a free slot; the table has room
   void Grow();
 
   std::deque<std::string> names_;  // deque: elements never move, so views stay valid
   std::vector<uint64_t> slots_;    // (hash >> 32) << 32 | (id + 1); 0 = empty
   size_t mask_ = 0;
+  // Intern() only (the apply path, under the exclusive lock; Find() never touches it):
+  // the last id interned per hash bucket, in 8 KiB that stay in cache. Names repeated
+  // across events (roles, levels, busy actors and workspaces) skip the probe of the big
+  // table; a miss costs one cached load.
+  static constexpr size_t kRecent = 1024;
+  std::vector<uint64_t> recent_ = std::vector<uint64_t>(kRecent, 0);  // same format as slots_
 };
 
 // One custom definition of a role, effective from `from_position` (inclusive).
