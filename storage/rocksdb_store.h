@@ -1,12 +1,13 @@
 // RocksDbEventStore: the durable event log (DESIGN.md "The event log", "Durability").
 //
 // One RocksDB database, one column family per kind of record (docs/storage_keys.md has
-// the exact bytes). Appends go through ONE writer thread that owns position and hash
-// assignment: it drains every waiting Append, checks expected versions and idempotency
-// keys, seals the accepted ones in commit order, writes the whole group as one synced
-// rocksdb::WriteBatch (one fsync for all of them) and then wakes every waiter with its
-// own result. After a failed write or sync the store refuses every later append until it
-// is reopened, and its in-memory head never includes the failed group, so what is on disk
+// the exact bytes). Appends go through a two-thread pipeline that owns position and hash
+// assignment: the sealing thread drains every waiting Append, checks expected versions and
+// idempotency keys and seals the accepted ones in commit order into one
+// rocksdb::WriteBatch, while the committing thread writes and syncs the previous group
+// (one fsync for all of it), publishes it and wakes every waiter with its own result.
+// After a failed write or sync the store refuses every later append until it is
+// reopened, and its in-memory head never includes the failed group, so what is on disk
 // stays verifiable.
 //
 // Reads (Scan, ReadStream, Read, the vault, snapshots) go straight to RocksDB on the
