@@ -57,7 +57,8 @@ void App::RegisterOperationsRoutes() {
   router_.Add(Method::kGet, "/health",
               {.summary = "Liveness: 200 while the process serves",
                .auth = AuthRequirement::kNone,
-               .tag = "operations"},
+               .tag = "operations",
+               .run_inline = AlwaysInline},
               [](const HttpRequest&, const PathParams&, RequestContext&) {
                 return JsonResponse(200, {{"status", "ok"}});
               });
@@ -65,7 +66,8 @@ void App::RegisterOperationsRoutes() {
   router_.Add(Method::kGet, "/ready",
               {.summary = "Readiness: 200 once projections have caught up, else 503",
                .auth = AuthRequirement::kNone,
-               .tag = "operations"},
+               .tag = "operations",
+               .run_inline = AlwaysInline},
               [this](const HttpRequest&, const PathParams&, RequestContext&) {
                 bool ready = !ready_ || ready_();
                 boost::json::object body;
@@ -111,7 +113,9 @@ void App::RegisterOperationsRoutes() {
               });
 
   router_.Add(Method::kGet, "/v1/whoami",
-              {.summary = "The authenticated caller", .tag = "operations"},
+              {.summary = "The authenticated caller",
+               .tag = "operations",
+               .run_inline = AlwaysInline},
               [](const HttpRequest&, const PathParams&, RequestContext& ctx) {
                 const Principal& p = ctx.principal;
                 boost::json::object body;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,12 @@ class Dispatcher {
   // producer — is logged and becomes 500 `internal` (or ends the stream).
   Outcome Handle(HttpRequest& request, std::chrono::steady_clock::time_point received);
 
+  // For the I/O thread: handles the request at once when that cannot block — its route's
+  // RouteInfo::run_inline says so, or no route matches (404/405) — else nullopt, and the
+  // server hands it to a worker, which calls Handle().
+  std::optional<Outcome> TryHandleInline(HttpRequest& request,
+                                         std::chrono::steady_clock::time_point received);
+
   // A response the server produced itself (413, 400, 431, 503): adds the request id and
   // CORS headers like Handle() does. `request` may be partial (no body, maybe no path).
   Outcome Reject(HttpRequest& request, HttpResponse response);
@@ -61,6 +68,9 @@ class Dispatcher {
   static std::string RequestIdFor(const HttpRequest& request);
 
  private:
+  Outcome HandleMatched(HttpRequest& request, std::chrono::steady_clock::time_point received,
+                        RouteMatch match);
+  std::optional<Outcome> Preflight(HttpRequest& request);
   void Decorate(const HttpRequest& request, HttpResponse* response) const;
   bool OriginAllowed(std::string_view origin) const;
 

@@ -62,7 +62,8 @@ void RegisterAccessRoutes(Router& router, Services& s) {
                {"workspace", "Workspace form: the workspace"},
                {"account", "Account form (shared access, billing): the account"},
                {"resource", "Account form: the container id"}},
-           WhereParams(), AsOfParams())},
+           WhereParams(), AsOfParams()),
+       .run_inline = LiveQueryInline(s)},
       Query(s, [&s](const HttpRequest& req, const PathParams&, RequestContext& ctx) {
         QueryReader q(req);
         std::string principal = q.Required("principal");

@@ -276,6 +276,13 @@ gateway::Handler Query(Services& services, gateway::Handler handler) {
   };
 }
 
+std::function<bool(const HttpRequest&)> LiveQueryInline(Services& services) {
+  return [&services](const HttpRequest& request) {
+    return services.engine.position() >= services.head_at_start && !request.Query("at") &&
+           !request.Query("at_position");
+  };
+}
+
 std::vector<gateway::ParamDoc> AsOfParams() {
   return {{"at", "Past moment: the state after the last event recorded at or before this "
                  "RFC 3339 time"},

@@ -125,6 +125,11 @@ void AwaitStartupCatchUp(Services& services);
 // Wraps a query handler: AwaitStartupCatchUp first.
 gateway::Handler Query(Services& services, gateway::Handler handler);
 
+// RouteInfo::run_inline for cheap live queries (check): inline once the projections have
+// caught up at start-up (no wait left) and the request asks about now (no at /
+// at_position, which may read history).
+std::function<bool(const HttpRequest&)> LiveQueryInline(Services& services);
+
 // 200 with `to_json(*result)`, or the error as problem+json.
 template <class T, class F>
 HttpResponse Answer(const Result<T>& result, F&& to_json) {

@@ -1,0 +1,371 @@
+// The gateway load benchmark (issue 5): the real rosterd on a loopback port with a fresh
+// data dir, seeded, then driven by wrk (64 keep-alive connections by default) through
+// bench/load/roster.lua. Scenarios, each beside GET /health on the same server:
+//   health   GET /health                     the ceiling: no business logic
+//   check    GET /v1/check (live)            a seeded member of a seeded workspace
+//   mixed    60 % check, 10 % each members page, user access, pending invitations, audit
+//            page (limit 20)
+//   invite   POST /v1/workspaces/{w}/invitations to a new address each time, spread over
+//            every workspace; each 201 is durable (fsynced) before it is sent
+// Prints one markdown row per scenario (req/s, % of the /health ceiling, p50, p99, answers
+// other than expected, the server's CPU use) and the load average before each. wrk shares
+// the machine's cores with the server: its CPU is in neither figure.
+//
+//   build/bench/gateway_load_bench [--seconds 5] [--connections 64] [--wrk-threads 2]
+//                                  [--accounts 64] [--members 16] [--rounds 1]
+//                                  [--scenarios health,check,mixed,invite] [-- rosterd flags]
+// `make bench` runs it (ctest gateway.load_bench, label bench). Exit status 1 when a
+// scenario saw unexpected answers or wrk failed; never for a slow figure.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "tests/gateway/http_client.h"
+
+namespace roster::bench {
+namespace {
+
+namespace json = boost::json;
+using testing::HeaderList;
+using testing::HttpClient;
+using testing::HttpResult;
+
+constexpr char kServiceKey[] = "load-bench-service-key-0123456789";
+
+struct Options {
+  double seconds = 5;
+  int connections = 64;
+  int wrk_threads = 2;
+  int accounts = 64;
+  int members = 16;
+  int rounds = 1;
+  std::vector<std::string> scenarios = {"health", "check", "mixed", "invite"};
+  std::vector<std::string> rosterd_args;
+  std::string rosterd = ROSTERD_PATH;
+  std::string wrk = WRK_PATH;
+  std::string script = LOAD_SCRIPT_PATH;
+};
+
+std::vector<std::string> Split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, sep);) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+bool ParseArgs(int argc, char** argv, Options* o) {
+  if (const char* s = std::getenv("ROSTER_BENCH_SECONDS")) o->seconds = std::atof(s);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      o->rosterd_args.assign(argv + i + 1, argv + argc);
+      break;
+    }
+    if (i + 1 >= argc) return false;
+    std::string v = argv[++i];
+    if (a == "--seconds") o->seconds = std::atof(v.c_str());
+    else if (a == "--connections") o->connections = std::atoi(v.c_str());
+    else if (a == "--wrk-threads") o->wrk_threads = std::atoi(v.c_str());
+    else if (a == "--accounts") o->accounts = std::atoi(v.c_str());
+    else if (a == "--members") o->members = std::atoi(v.c_str());
+    else if (a == "--rounds") o->rounds = std::atoi(v.c_str());
+    else if (a == "--scenarios") o->scenarios = Split(v, ',');
+    else if (a == "--rosterd") o->rosterd = v;
+    else if (a == "--wrk") o->wrk = v;
+    else return false;
+  }
+  return o->seconds > 0 && o->connections > 0 && o->wrk_threads > 0 && o->accounts > 0 &&
+         o->members > 0 && o->rounds > 0;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// utime + stime of a process, in seconds.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// ---- seeding ----
+
+std::string EmailOf(const std::string& user) { return user + "@members.example"; }
+
+HeaderList Service() {
+  return {{"Authorization", std::string("Bearer ") + kServiceKey},
+          {"Content-Type", "application/json"}};
+}
+
+HeaderList As(const std::string& user) {
+  HeaderList h = Service();
+  h.emplace_back("Roster-Actor", user);
+  h.emplace_back("Roster-Actor-Email", EmailOf(user));
+  return h;
+}
+
+bool Expect(const HttpResult& r, int status, const std::string& what) {
+  if (r.status == status) return true;
+  std::fprintf(stderr, "seeding: %s: %d %s %s\n", what.c_str(), r.status, r.error.c_str(),
+               r.body.c_str());
+  return false;
+}
+
+// Workspace w<i> of account a<i>: members u<i>.<j> (half editors) who accepted an
+// invitation, and 4 pending invitations.
+bool SeedAccount(HttpClient& c, int i, int members) {
+  std::string a = "a" + std::to_string(i), w = "w" + std::to_string(i);
+  json::object account{{"account_id", a},
+                       {"name", "Account " + a},
+                       {"plan", "standard"},
+                       {"region", "global"},
+                       {"owner", {{"user_id", a + "-owner"}, {"email", EmailOf(a + "-owner")}}}};
+  if (!Expect(c.Post("/v1/accounts", json::serialize(account), Service()), 201, a)) return false;
+  json::object ws{{"workspace_id", w}, {"name", "Workspace " + w}, {"template", "standard"}};
+  if (!Expect(c.Post("/v1/accounts/" + a + "/workspaces", json::serialize(ws), Service()), 201,
+              w)) {
+    return false;
+  }
+  for (int j = 0; j < members + 4; ++j) {
+    bool pending = j >= members;
+    std::string user = (pending ? "p" : "u") + std::to_string(i) + "." + std::to_string(j);
+    json::object inv{{"email", EmailOf(user)}, {"role", j % 2 ? "editor" : "viewer"}};
+    HttpResult r = c.Post("/v1/workspaces/" + w + "/invitations", json::serialize(inv), Service());
+    if (!Expect(r, 201, "invite " + user)) return false;
+    if (pending) continue;
+    json::object accept{{"token", r.Json().as_object().at("token")}};
+    if (!Expect(c.Post("/v1/invitations/accept", json::serialize(accept), As(user)), 200,
+                "accept " + user)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Seed(uint16_t port, const Options& o) {
+  constexpr int kSeeders = 16;  // in flight at once, so group commits batch them
+  std::atomic<int> next{0};
+  std::atomic<bool> ok{true};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < kSeeders; ++t) {
+    pool.emplace_back([&] {
+      HttpClient c(port, "127.0.0.1", std::chrono::seconds(30));
+      for (int i = next++; i < o.accounts && ok; i = next++) {
+        if (!SeedAccount(c, i, o.members)) ok = false;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return ok;
+}
+
+// ---- wrk ----
+
+std::string Format(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+struct Figures {
+  bool ran = false;
+  double rps = 0, p50_ms = 0, p99_ms = 0, server_cpu = 0;
+  uint64_t requests = 0, unexpected = 0, socket_errors = 0;
+  std::string first_unexpected;
+};
+
+// "1.23ms", "850.00us", "1.02s", "2.00m" → milliseconds.
+double ToMillis(const std::string& text) {
+  double v = std::atof(text.c_str());
+  if (text.find("us") != std::string::npos) return v / 1000;
+  if (text.find("ms") != std::string::npos) return v;
+  if (text.find('m') != std::string::npos) return v * 60'000;
+  return v * 1000;  // seconds
+}
+
+uint64_t Sum(const std::string& line) {  // "Socket errors: connect 0, read 1, write 0, timeout 2"
+  uint64_t total = 0;
+  std::istringstream in(line);
+  for (std::string word; in >> word;) {
+    if (std::isdigit(static_cast<unsigned char>(word[0]))) total += std::strtoull(word.c_str(), nullptr, 10);
+  }
+  return total;
+}
+
+Figures ParseWrk(const std::string& out) {
+  Figures f;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string first, second;
+    words >> first >> second;
+    if (first == "Requests/sec:") {
+      f.rps = std::atof(second.c_str());
+      f.ran = true;
+    } else if (first == "50%") {
+      f.p50_ms = ToMillis(second);
+    } else if (first == "99%") {
+      f.p99_ms = ToMillis(second);
+    } else if (first == "Non-2xx") {  // "Non-2xx or 3xx responses: N"
+      f.unexpected = std::strtoull(line.substr(line.rfind(' ') + 1).c_str(), nullptr, 10);
+    } else if (first == "roster_unexpected") {
+      f.unexpected = std::strtoull(second.c_str(), nullptr, 10);
+    } else if (first == "roster_first_unexpected") {
+      f.first_unexpected = line.substr(first.size() + 1);
+    } else if (first == "Socket") {
+      f.socket_errors = Sum(line);
+    } else if (line.find("requests in") != std::string::npos) {
+      f.requests = std::strtoull(first.c_str(), nullptr, 10);
+    }
+  }
+  return f;
+}
+
+// Runs wrk and returns what it printed (stdout), empty when it could not run.
+std::string RunWrk(const Options& o, uint16_t port, const std::string& mode,
+                   const std::string& nonce) {
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + (mode == "health" ? "/health" : "");
+  std::vector<std::string> args = {o.wrk,
+                                   "-t" + std::to_string(o.wrk_threads),
+                                   "-c" + std::to_string(o.connections),
+                                   "-d" + Format("%gs", o.seconds),
+                                   "--timeout", "10s", "--latency"};
+  if (mode != "health") {
+    args.insert(args.end(), {"-s", o.script, url, "--", kServiceKey, std::to_string(o.accounts),
+                             std::to_string(o.members), nonce});
+  } else {
+    args.push_back(url);
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return "";
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    setenv("ROSTER_LOAD_MODE", mode.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "wrk failed (status %d):\n%s\n", status, out.c_str());
+    return "";
+  }
+  return out;
+}
+
+const char* Describe(const std::string& mode) {
+  if (mode == "health") return "GET /health (ceiling)";
+  if (mode == "check") return "GET /v1/check (live)";
+  if (mode == "mixed") return "mixed reads (60% check)";
+  if (mode == "invite") return "POST invitation (durable, 201)";
+  return "?";
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  if (!ParseArgs(argc, argv, &o)) {
+    std::fprintf(stderr, "usage: %s [--seconds S] [--connections N] [--wrk-threads T] "
+                         "[--accounts A] [--members M] [--rounds R] [--scenarios a,b] "
+                         "[--rosterd PATH] [--wrk PATH] [-- rosterd flags]\n", argv[0]);
+    return 2;
+  }
+  if (access(o.wrk.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "wrk not found at %s (tools/setup.sh installs it)\n", o.wrk.c_str());
+    return 2;
+  }
+  testing::TempDir dir;
+  std::vector<std::string> args = {"--service-key", kServiceKey};
+  args.insert(args.end(), o.rosterd_args.begin(), o.rosterd_args.end());
+  testing::RosterdProcess rosterd(o.rosterd, dir.path() + "/data", args);
+  if (!rosterd.Start()) {
+    std::fprintf(stderr, "rosterd did not start:\n%s\n", rosterd.Log().c_str());
+    return 1;
+  }
+  auto seed_start = std::chrono::steady_clock::now();
+  if (!Seed(rosterd.port(), o)) return 1;
+  double seed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - seed_start).count();
+  std::printf("seeded %d accounts × (1 workspace, %d members, 4 pending invitations) in %.1f s\n",
+              o.accounts, o.members, seed_s);
+  std::printf("rosterd %s, wrk -t%d -c%d -d%gs, %ld CPUs\n\n", o.rosterd.c_str(), o.wrk_threads,
+              o.connections, o.seconds, sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("| scenario | conns | req/s | %% of /health | p50 ms | p99 ms | non-2xx | "
+              "server CPU | load avg |\n|---|---|---|---|---|---|---|---|---|\n");
+  std::fflush(stdout);
+
+  bool failed = false;
+  double ceiling = 0;
+  for (int round = 0; round < o.rounds; ++round) {
+    for (const std::string& mode : o.scenarios) {
+      std::string load = LoadAverage();
+      double cpu0 = CpuSeconds(rosterd.pid());
+      std::string out = RunWrk(o, rosterd.port(), mode, std::to_string(getpid()) + "r" +
+                                                            std::to_string(round));
+      Figures f = ParseWrk(out);
+      f.server_cpu = (CpuSeconds(rosterd.pid()) - cpu0) / o.seconds;
+      if (!f.ran) {
+        std::fprintf(stderr, "%s: no figures from wrk\n%s\n", mode.c_str(), out.c_str());
+        failed = true;
+        continue;
+      }
+      if (mode == "health") ceiling = f.rps;
+      std::string share = ceiling > 0 ? std::to_string(static_cast<int>(100 * f.rps / ceiling + 0.5)) + " %" : "-";
+      std::printf("| %s | %d | %.0f | %s | %.2f | %.2f | %llu | %.0f %% | %s |\n", Describe(mode),
+                  o.connections, f.rps, share.c_str(), f.p50_ms, f.p99_ms,
+                  static_cast<unsigned long long>(f.unexpected), 100 * f.server_cpu, load.c_str());
+      if (f.unexpected > 0 || f.socket_errors > 0) {
+        std::printf("  %s: %llu unexpected answers (first: %s), %llu socket errors\n", mode.c_str(),
+                    static_cast<unsigned long long>(f.unexpected), f.first_unexpected.c_str(),
+                    static_cast<unsigned long long>(f.socket_errors));
+        failed = true;
+      }
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\nserver CPU: rosterd's user+system time over the run (200 %% = both cores); "
+              "load avg: /proc/loadavg before the scenario\n");
+  if (rosterd.Terminate() != 0) {
+    std::fprintf(stderr, "rosterd did not stop cleanly\n");
+    failed = true;
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace roster::bench
+
+int main(int argc, char** argv) { return roster::bench::Main(argc, argv); }
