@@ -47,25 +47,46 @@ Hash256 Sha256(std::string_view a, std::string_view b) {
   return out;
 }
 
+namespace {
+
+// One HMAC context per thread, its digest set once. Fetching "HMAC" and loading the
+// digest parameter (an EVP_MD_fetch inside) on every call cost more than the HMAC of a
+// short message; the command handler computes two per invitation. Only the key changes
+// between calls (EVP_MAC_init re-keys the context).
+EVP_MAC_CTX* ThreadHmacContext() {
+  static EVP_MAC* mac = [] {
+    EVP_MAC* fetched = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (fetched == nullptr) CryptoFault("EVP_MAC_fetch(HMAC)");
+    return fetched;  // process lifetime, like Sha256Md()
+  }();
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx = [] {
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> made(EVP_MAC_CTX_new(mac),
+                                                                   &EVP_MAC_CTX_free);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!made || EVP_MAC_CTX_set_params(made.get(), params) != 1) CryptoFault("HMAC context");
+    return made;
+  }();
+  return ctx.get();
+}
+
+}  // namespace
+
 Hash256 HmacSha256(std::string_view key, std::string_view message) {
   Hash256 out{};
-  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr),
-                                                        &EVP_MAC_free);
-  if (!mac) CryptoFault("EVP_MAC_fetch");
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac.get()),
-                                                                &EVP_MAC_CTX_free);
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end(),
-  };
+  EVP_MAC_CTX* ctx = ThreadHmacContext();
+  // A null key would make EVP_MAC_init reuse the previous call's key: never pass one.
+  static const unsigned char kEmpty[1] = {0};
+  const unsigned char* key_bytes =
+      key.data() != nullptr ? reinterpret_cast<const unsigned char*>(key.data()) : kEmpty;
   size_t len = 0;
-  if (!ctx ||
-      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
+  if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(message.data()),
                      message.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1) {
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1) {
     CryptoFault("HMAC-SHA256");
   }
   return out;
