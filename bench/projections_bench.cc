@@ -306,6 +306,7 @@ void ApplySplit(const storage::EventStore& store, uint64_t head, int rounds) {
     for (int upto = 0; upto < 4; ++upto) {
       auto state = std::make_unique<State>();
       double c = ThreadCpuSeconds();
+      state->Reserve(head);
       for (const auto& r : decoded) {
         EventIds ids = state->catalog.Apply(r);
         if (upto >= 1) state->access.Apply(r, state->catalog, ids);

@@ -46,6 +46,8 @@ class Audit {
 
   const Interner& subjects() const { return subjects_; }
   const AuditRow& row(uint64_t position) const { return rows_[position - 1]; }
+  // Room for `events` rows (a catch-up knows the log's head).
+  void Reserve(uint64_t events) { rows_.reserve(events); }
 
   // Positions matching `s`, ascending from `s.from_position`, at most `limit`; *more is set
   // when another match follows (its position in *next).

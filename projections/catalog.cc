@@ -8,37 +8,47 @@ namespace roster::projections {
 
 // ---- Interner ----
 
-void Interner::Insert(uint64_t h, uint32_t id) {
-  size_t i = h & mask_;
-  while (slots_[i] != 0) i = (i + 1) & mask_;
-  slots_[i] = ((h >> 32) << 32) | (static_cast<uint64_t>(id) + 1);
+Interner::Slot Interner::MakeSlot(std::string_view name, uint64_t h, uint32_t id) {
+  Slot slot;
+  slot.tag = static_cast<uint32_t>(h >> 32);
+  slot.id1 = id + 1;
+  if (name.size() <= kInline) {
+    slot.len = static_cast<uint8_t>(name.size());
+    std::memcpy(slot.name, name.data(), name.size());
+  } else {
+    slot.len = kLong;
+  }
+  return slot;
+}
+
+void Interner::Insert(const Slot& slot) {
+  size_t i = slot.tag & mask_;
+  while (slots_[i].id1 != 0) i = (i + 1) & mask_;
+  slots_[i] = slot;
 }
 
 void Interner::Grow() {
   size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
-  slots_.assign(capacity, 0);
+  std::vector<Slot> old(capacity, Slot{});
+  old.swap(slots_);
   mask_ = capacity - 1;
-  for (uint32_t id = 0; id < names_.size(); ++id) Insert(Hash(names_[id]), id);
+  for (const Slot& slot : old) {
+    if (slot.id1 != 0) Insert(slot);
+  }
 }
 
 uint32_t Interner::Intern(std::string_view name) {
   uint64_t h = Hash(name);
-  uint64_t& recent = recent_[(h >> 16) & (kRecent - 1)];
-  if (recent != 0 && (recent >> 32) == (h >> 32)) {
-    auto id = static_cast<uint32_t>(recent) - 1;
-    if (names_[id] == name) return id;
-  }
+  Slot& recent = recent_[(h >> 16) & (kRecent - 1)];
+  if (recent.id1 != 0 && Same(recent, name, h)) return recent.id1 - 1;
   uint32_t id = FindHashed(name, h);
   if (id == kNone) {
     id = static_cast<uint32_t>(names_.size());
     names_.emplace_back(name);
-    if (names_.size() * 2 > slots_.size()) {
-      Grow();  // rehashes every name, including the new one
-    } else {
-      Insert(h, id);
-    }
+    if (names_.size() * 2 > slots_.size()) Grow();
+    Insert(MakeSlot(name, h, id));
   }
-  recent = ((h >> 32) << 32) | (static_cast<uint64_t>(id) + 1);
+  recent = MakeSlot(name, h, id);
   return id;
 }
 
@@ -50,7 +60,7 @@ void Interner::Save(Writer& w) const {
 bool Interner::Load(Reader& r) {
   names_.clear();
   slots_.clear();
-  std::fill(recent_.begin(), recent_.end(), 0);
+  std::fill(recent_.begin(), recent_.end(), Slot{});
   mask_ = 0;
   size_t n = r.Count(1);
   for (size_t i = 0; i < n && r.ok(); ++i) {

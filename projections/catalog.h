@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -33,9 +34,10 @@ namespace roster::projections {
 inline constexpr uint32_t kNone = UINT32_MAX;
 
 // Dense ids for strings, assigned in first-seen order (hence deterministic for a given
-// log). Lookups by string_view do not allocate. An open-addressing table of (hash tag, id)
-// slots in one array: a lookup touches one slot line and the name it compares, instead of
-// walking heap-allocated nodes (the apply path interns several names per event).
+// log). Lookups by string_view do not allocate. An open-addressing table of 32-byte slots
+// in one array; a slot holds the hash tag, the id and, for names up to 23 bytes (every id
+// and label in practice), the name itself: a lookup touches one slot line and nothing
+// else. Longer names are compared against the stored string (one more line).
 class Interner {
  public:
   Interner() = default;
@@ -57,30 +59,48 @@ class Interner {
   bool Load(Reader& r);
 
  private:
+  static constexpr size_t kInline = 23;  // longest name kept in the slot
+  static constexpr uint8_t kLong = 0xff;  // len marker: compare names_[id]
+  struct Slot {
+    uint32_t tag = 0;  // hash >> 32
+    uint32_t id1 = 0;  // id + 1; 0 = empty
+    uint8_t len = 0;   // name length (<= kInline) or kLong
+    char name[kInline] = {};
+  };
+  static_assert(sizeof(Slot) == 32);
+
   static uint64_t Hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
+  bool Same(const Slot& slot, std::string_view name, uint64_t h) const {
+    if (slot.tag != static_cast<uint32_t>(h >> 32)) return false;
+    if (slot.len != kLong) {
+      return slot.len == name.size() && std::memcmp(slot.name, name.data(), name.size()) == 0;
+    }
+    return names_[slot.id1 - 1] == name;
+  }
   uint32_t FindHashed(std::string_view name, uint64_t h) const {
     if (slots_.empty()) return kNone;
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      uint64_t slot = slots_[i];
-      if (slot == 0) return kNone;
-      if ((slot >> 32) == (h >> 32)) {
-        auto id = static_cast<uint32_t>(slot) - 1;
-        if (names_[id] == name) return id;
-      }
+    for (size_t i = Home(h);; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.id1 == 0) return kNone;
+      if (Same(slot, name, h)) return slot.id1 - 1;
     }
   }
-  void Insert(uint64_t h, uint32_t id);  // into a free slot; the table has room
+  // A slot's home index comes from the tag alone, so Grow() moves slots without hashing
+  // or touching the names again.
+  size_t Home(uint64_t h) const { return (h >> 32) & mask_; }
+  static Slot MakeSlot(std::string_view name, uint64_t h, uint32_t id);
+  void Insert(const Slot& slot);  // into a free slot; the table has room
   void Grow();
 
   std::deque<std::string> names_;  // deque: elements never move, so views stay valid
-  std::vector<uint64_t> slots_;    // (hash >> 32) << 32 | (id + 1); 0 = empty
+  std::vector<Slot> slots_;
   size_t mask_ = 0;
   // Intern() only (the apply path, under the exclusive lock; Find() never touches it):
-  // the last id interned per hash bucket, in 8 KiB that stay in cache. Names repeated
-  // across events (roles, levels, busy actors and workspaces) skip the probe of the big
-  // table; a miss costs one cached load.
+  // a copy of the slot last interned per hash bucket, in 32 KiB that stay in cache. Names
+  // repeated across events (roles, levels, busy actors and workspaces) skip the probe of
+  // the big table; a miss costs one cached load.
   static constexpr size_t kRecent = 1024;
-  std::vector<uint64_t> recent_ = std::vector<uint64_t>(kRecent, 0);  // same format as slots_
+  std::vector<Slot> recent_ = std::vector<Slot>(kRecent);
 };
 
 // One custom definition of a role, effective from `from_position` (inclusive).
@@ -172,6 +192,8 @@ class Catalog {
   EventIds Apply(const events::RecordedEvent& recorded);
 
   uint64_t position() const { return times_.size(); }
+  // Room for `events` positions in the time index (a catch-up knows the log's head).
+  void Reserve(uint64_t events) { times_.reserve(events); }
 
   Interner users, workspaces, accounts, labels;
 

@@ -263,6 +263,10 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
   // store, not copied) while this thread applies, so the two costs overlap. Applied
   // chunks go back to the reader, which destroys their events and reuses the vector:
   // freeing a chunk's strings is not the applying thread's work.
+  {
+    std::unique_lock lock(mu_);
+    state_->Reserve(to);
+  }
   ChunkQueue queue(options_.pipeline_depth);
   ChunkQueue spent(options_.pipeline_depth + 2);
   std::atomic<bool> abort{false};

@@ -36,6 +36,12 @@ class State {
   // Applies the event at position() + 1 to every projector. The caller guarantees order.
   void Apply(const events::RecordedEvent& recorded);
   uint64_t position() const { return catalog.position(); }
+  // Sizes the per-position arrays for a log of `events` up front (a catch-up knows the
+  // head): no reallocation copies and page faults of the doubled arrays on the way.
+  void Reserve(uint64_t events) {
+    catalog.Reserve(events);
+    audit.Reserve(events);
+  }
 
   std::string Serialize() const;
   // kCorruption when the bytes are not a snapshot this version wrote (bad magic, version,
