@@ -25,29 +25,32 @@ bool ChainVerifier::Check(uint64_t position, std::string_view canonical,
     Fail(position, "hash mismatch: stored " + ToHex(stored_hash) + ", computed " + ToHex(computed));
     return false;
   }
-  auto env = events::DecodeEnvelope(canonical);
-  if (!env.ok()) {
-    Fail(position, env.error().message());
+  events::EnvelopeView& env = envelope_;
+  if (Status read = events::ReadEnvelopeView(canonical, &env); !read.ok()) {
+    Fail(position, read.message());
     return false;
   }
-  if (env->position != position) {
-    Fail(position, "envelope says position " + std::to_string(env->position));
+  if (env.position != position) {
+    Fail(position, "envelope says position " + std::to_string(env.position));
     return false;
   }
-  if (env->prev_hash != prev_) {
+  if (env.prev_hash != prev_) {
     Fail(position, "prev_hash does not link to position " + std::to_string(position - 1));
     return false;
   }
-  uint64_t& version = stream_versions_[env->stream];
-  if (env->version != version + 1) {
-    Fail(position, "stream " + env->stream + " version " + std::to_string(env->version) +
-                       " follows " + std::to_string(version));
+  auto stream = stream_versions_.find(env.stream);
+  if (stream == stream_versions_.end()) {
+    stream = stream_versions_.emplace(std::string(env.stream), 0).first;
+  }
+  uint64_t& version = stream->second;
+  if (env.version != version + 1) {
+    Fail(position, "stream " + std::string(env.stream) + " version " +
+                       std::to_string(env.version) + " follows " + std::to_string(version));
     return false;
   }
-  version = env->version;
-  auto body = events::DecodeEvent(env->type, env->payload);
-  if (!body.ok()) {
-    Fail(position, body.error().message());
+  version = env.version;
+  if (Status body = events::DecodeEventInto(env.type, env.payload, &body_); !body.ok()) {
+    Fail(position, body.message());
     return false;
   }
   prev_ = stored_hash;
