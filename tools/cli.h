@@ -57,8 +57,15 @@ struct DemoArgs {
 };
 int RunDemo(const DemoArgs& args);
 
+// The benchmark programs `roster bench` runs (build/bench/<name>_bench), in this order.
+inline const std::vector<std::string>& BenchNames() {
+  static const std::vector<std::string> names = {"events",      "storage", "commands",
+                                                 "projections", "gateway", "gateway_load"};
+  return names;
+}
+
 struct BenchArgs {
-  std::string which;  // storage | commands | projections | gateway | all
+  std::string which;  // one of BenchNames() or "all"
   std::vector<std::string> passthrough;
 };
 int RunBench(const BenchArgs& args, const std::string& self_path);

@@ -12,7 +12,7 @@ namespace roster::tools {
 int RunBench(const BenchArgs& args, const std::string& self_dir) {
   std::vector<std::string> which;
   if (args.which == "all") {
-    which = {"storage", "commands", "projections", "gateway"};
+    which = BenchNames();
   } else {
     which = {args.which};
   }

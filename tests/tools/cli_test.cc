@@ -122,9 +122,13 @@ TEST_F(Cli, EverySubcommandHasHelp) {
     EXPECT_EQ(r.code, 0) << sub << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << r.out;
   }
+  // Usage errors exit 2 (docs/cli.md) with CLI11's message naming what is wrong.
   RunResult bad = Roster({"verify"});
-  EXPECT_EQ(bad.code, 106) << "CLI11 reports a missing required option";  // CLI11's RequiredError
+  EXPECT_EQ(bad.code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--data-dir"), std::string::npos) << bad.err;
+  RunResult unknown = Roster({"bench", "nope"});
+  EXPECT_EQ(unknown.code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("nope"), std::string::npos) << unknown.err;
 }
 
 // A cleanly stopped rosterd leaves its events in SST files (the store flushes on close);
