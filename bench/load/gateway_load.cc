@@ -87,6 +87,13 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (a == "--wrk") o->wrk = v;
     else return false;
   }
+  for (const auto& name : o->scenarios) {
+    if (name != "health" && name != "check" && name != "mixed" && name != "invite") {
+      std::fprintf(stderr, "unknown scenario \"%s\" (health, check, mixed, invite)\n",
+                   name.c_str());
+      return false;
+    }
+  }
   return o->seconds > 0 && o->connections > 0 && o->wrk_threads > 0 && o->accounts > 0 &&
          o->members > 0 && o->rounds > 0;
 }
