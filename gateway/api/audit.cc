@@ -42,6 +42,24 @@ Status AuthorizeAudit(Services& s, const Principal& principal, const projections
                "hold audit.view");
 }
 
+// A page only its own user (or the service) may read: activity, notifications.
+template <class Fetch, class Render>
+void AddOwnPageRoute(Router& router, Services& s, const char* path, const char* summary,
+                     Fetch fetch, Render render) {
+  router.Add(Method::kGet, path, {.summary = summary, .tag = "audit", .query = PageParams()},
+             Query(s, [&s, fetch, render](const HttpRequest& req, const PathParams& p,
+                                          RequestContext& ctx) {
+               std::string_view u = p.Get("u");
+               QueryReader q(req);
+               projections::PageRequest page = q.Page();
+               if (!q.ok()) return gateway::ProblemResponse(q.status());
+               if (Status st = RequireSelf(ctx.principal, u, "user_id"); !st.ok()) {
+                 return gateway::ProblemResponse(st);
+               }
+               return Answer(fetch(s.engine, u, page), render);
+             }));
+}
+
 }  // namespace
 
 void RegisterAuditRoutes(Router& router, Services& s) {
@@ -103,35 +121,20 @@ void RegisterAuditRoutes(Router& router, Services& s) {
         return response;
       }));
 
-  router.Add(Method::kGet, "/v1/users/{u}/activity",
-             {.summary = "What a user did (as actor), newest first (service, or that user)",
-              .tag = "audit",
-              .query = PageParams()},
-             Query(s, [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
-               std::string_view u = p.Get("u");
-               QueryReader q(req);
-               projections::PageRequest page = q.Page();
-               if (!q.ok()) return gateway::ProblemResponse(q.status());
-               if (Status st = RequireSelf(ctx.principal, u, "user_id"); !st.ok()) {
-                 return gateway::ProblemResponse(st);
-               }
-               return Answer(s.engine.Activity(u, page), projections::AuditPageToJson);
-             }));
-
-  router.Add(Method::kGet, "/v1/users/{u}/notifications",
-             {.summary = "A user's notifications, newest first (service, or that user)",
-              .tag = "audit",
-              .query = PageParams()},
-             Query(s, [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
-               std::string_view u = p.Get("u");
-               QueryReader q(req);
-               projections::PageRequest page = q.Page();
-               if (!q.ok()) return gateway::ProblemResponse(q.status());
-               if (Status st = RequireSelf(ctx.principal, u, "user_id"); !st.ok()) {
-                 return gateway::ProblemResponse(st);
-               }
-               return Answer(s.engine.Notifications(u, page), projections::NotificationsToJson);
-             }));
+  AddOwnPageRoute(
+      router, s, "/v1/users/{u}/activity",
+      "What a user did (as actor), newest first (service, or that user)",
+      [](projections::Engine& e, std::string_view u, const projections::PageRequest& page) {
+        return e.Activity(u, page);
+      },
+      projections::AuditPageToJson);
+  AddOwnPageRoute(
+      router, s, "/v1/users/{u}/notifications",
+      "A user's notifications, newest first (service, or that user)",
+      [](projections::Engine& e, std::string_view u, const projections::PageRequest& page) {
+        return e.Notifications(u, page);
+      },
+      projections::NotificationsToJson);
 }
 
 }  // namespace roster::api

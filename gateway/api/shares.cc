@@ -31,6 +31,25 @@ void ReadContainers(JsonReader& in, commands::GrantShare& c) {
   }
 }
 
+// Remove and retire name the same grant the same way and answer alike; only the command
+// (who may run it, what it records) differs.
+template <class ShareCommand>
+void AddGrantCommandRoute(Router& router, Services& s, Method method, const char* path,
+                          const char* summary) {
+  router.Add(method, path, {.summary = summary, .tag = "shares"},
+             [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
+               auto body = ParseBody(req, Body::kOptional);
+               if (!body) return gateway::ProblemResponse(body.error());
+               ShareCommand c{std::string(p.Get("a")), std::string(p.Get("grantee_user_id"))};
+               std::string grantee = c.grantee_user_id;
+               return RunCommand(s, req, ctx, std::move(c), 200,
+                                 [grantee](json::object& out, const commands::CommandResult& r) {
+                                   out["account_id"] = r.account_id;
+                                   out["grantee_user_id"] = grantee;
+                                 });
+             });
+}
+
 }  // namespace
 
 void RegisterShareRoutes(Router& router, Services& s) {
@@ -83,35 +102,12 @@ void RegisterShareRoutes(Router& router, Services& s) {
                                             projections::SharesToJson(s.engine.SharesReceived(u)));
              }));
 
-  router.Add(Method::kDelete, "/v1/accounts/{a}/shares/{grantee_user_id}",
-             {.summary = "The owner removes a grant", .tag = "shares"},
-             [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
-               auto body = ParseBody(req, Body::kOptional);
-               if (!body) return gateway::ProblemResponse(body.error());
-               commands::RemoveShare c{std::string(p.Get("a")),
-                                       std::string(p.Get("grantee_user_id"))};
-               std::string grantee = c.grantee_user_id;
-               return RunCommand(s, req, ctx, std::move(c), 200,
-                                 [grantee](json::object& out, const commands::CommandResult& r) {
-                                   out["account_id"] = r.account_id;
-                                   out["grantee_user_id"] = grantee;
-                                 });
-             });
-
-  router.Add(Method::kPost, "/v1/accounts/{a}/shares/{grantee_user_id}/retire",
-             {.summary = "The grantee steps away from a grant", .tag = "shares"},
-             [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
-               auto body = ParseBody(req, Body::kOptional);
-               if (!body) return gateway::ProblemResponse(body.error());
-               commands::RetireShare c{std::string(p.Get("a")),
-                                       std::string(p.Get("grantee_user_id"))};
-               std::string grantee = c.grantee_user_id;
-               return RunCommand(s, req, ctx, std::move(c), 200,
-                                 [grantee](json::object& out, const commands::CommandResult& r) {
-                                   out["account_id"] = r.account_id;
-                                   out["grantee_user_id"] = grantee;
-                                 });
-             });
+  AddGrantCommandRoute<commands::RemoveShare>(router, s, Method::kDelete,
+                                              "/v1/accounts/{a}/shares/{grantee_user_id}",
+                                              "The owner removes a grant");
+  AddGrantCommandRoute<commands::RetireShare>(
+      router, s, Method::kPost, "/v1/accounts/{a}/shares/{grantee_user_id}/retire",
+      "The grantee steps away from a grant");
 }
 
 }  // namespace roster::api
