@@ -3,7 +3,7 @@
 // its own timing; prints a table. `make bench` runs it (ctest -L bench).
 //
 //   storage_bench [--dir=PATH] [--replay-events=N] [--seconds=S] [--strict]
-//                 [--only=appends|--only=replay]
+//                 [--only=appends|--only=replay] [--appenders=N]
 //
 // --replay-events (or $ROSTER_BENCH_REPLAY_EVENTS) sizes the replay log (default 1000000);
 // --seconds is the length of each append phase (default 3); --strict exits 1 when a
@@ -48,6 +48,7 @@ struct Args {
   bool strict = false;
   bool appends = true;  // --only=replay skips the append phases, --only=appends the replay
   bool replay = true;
+  int appenders = 0;  // --appenders=N: only the store phase with N appenders (for profiling)
 };
 
 Args Parse(int argc, char** argv) {
@@ -66,6 +67,8 @@ Args Parse(int argc, char** argv) {
       a.replay_events = std::strtoull(v, nullptr, 10);
     else if (auto v = value("--seconds="))
       a.seconds = std::atof(v);
+    else if (auto v = value("--appenders="))
+      a.appenders = std::atoi(v);
     else if (s == "--strict")
       a.strict = true;
     else if (s == "--only=replay")
@@ -132,8 +135,24 @@ struct Fresh {
 
 // ---- durable appends through the store ----
 
+double ProcessCpuSeconds() {
+  rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Voluntary + involuntary context switches of the whole process so far.
+uint64_t ProcessContextSwitches() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_nvcsw) + static_cast<uint64_t>(u.ru_nivcsw);
+}
+
 struct AppendFigures {
   double events_per_s = 0, p50_us = 0, p99_us = 0, avg_group = 0;
+  double cpu_us = 0;      // process CPU time (all threads) per append
+  double switches = 0;    // context switches per append
 };
 
 AppendFigures StoreAppends(const std::string& path, int appenders, double seconds) {
@@ -153,6 +172,8 @@ AppendFigures StoreAppends(const std::string& path, int appenders, double second
   std::vector<std::vector<double>> latencies(appenders);
   std::vector<uint64_t> counts(appenders, 0);
   std::vector<std::thread> threads;
+  const double cpu0 = ProcessCpuSeconds();
+  const uint64_t switches0 = ProcessContextSwitches();
   const auto start = Clock::now();
   for (int t = 0; t < appenders; ++t) {
     threads.emplace_back([&, t] {
@@ -176,6 +197,8 @@ AppendFigures StoreAppends(const std::string& path, int appenders, double second
   stop = true;
   for (auto& th : threads) th.join();
   const double elapsed = Seconds(Clock::now() - start);
+  const double cpu = ProcessCpuSeconds() - cpu0;
+  const uint64_t switches = ProcessContextSwitches() - switches0;
   std::vector<double> all;
   uint64_t total = 0;
   for (int t = 0; t < appenders; ++t) {
@@ -187,6 +210,8 @@ AppendFigures StoreAppends(const std::string& path, int appenders, double second
   f.events_per_s = static_cast<double>(total) / elapsed;
   f.p50_us = Percentile(all, 0.50);
   f.p99_us = Percentile(all, 0.99);
+  f.cpu_us = cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, total));
+  f.switches = static_cast<double>(switches) / static_cast<double>(std::max<uint64_t>(1, total));
   f.avg_group = static_cast<double>(after.appends - before.appends) /
                 static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
   return f;
@@ -269,12 +294,6 @@ struct ReplayFigures {
   ScanFigure raw_decode;   // raw iterator + DecodeRecorded + ChainHash (same work, 1 thread)
 };
 
-double ProcessCpuSeconds() {
-  rusage u;
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 ScanFigure Rate(uint64_t n, const std::function<uint64_t()>& run) {
   // Best of three: the first pass also warms the page cache.
@@ -431,6 +450,16 @@ int Main(int argc, char** argv) {
       sealed[0].canonical.size(), value_size, args.seconds);
   std::fflush(stdout);
 
+  if (args.appenders > 0) {
+    AppendFigures f = StoreAppends(base + "/a", args.appenders, args.seconds);
+    std::filesystem::remove_all(base);
+    std::printf("store, %d appenders: %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group, "
+                "%.1f us CPU and %.2f context switches per append\n",
+                args.appenders, f.events_per_s, f.p50_us, f.p99_us, f.avg_group, f.cpu_us,
+                f.switches);
+    return 0;
+  }
+
   AppendFigures one, eight, sixty_four;
   double raw64 = 0, raw_p50 = 0, raw_p99 = 0;
   if (args.appends) {
@@ -456,14 +485,15 @@ int Main(int argc, char** argv) {
 
   std::printf("| measurement | figure | target |\n|---|---|---|\n");
   if (args.appends) {
-    std::printf("| store, 1 appender | %.0f events/s, p50 %.0f us, p99 %.0f us | |\n",
-                one.events_per_s, one.p50_us, one.p99_us);
-    std::printf(
-        "| store, 8 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
-        eight.events_per_s, eight.p50_us, eight.p99_us, eight.avg_group);
-    std::printf(
-        "| store, 64 appenders | %.0f events/s, p50 %.0f us, p99 %.0f us, %.1f appends/group | |\n",
-        sixty_four.events_per_s, sixty_four.p50_us, sixty_four.p99_us, sixty_four.avg_group);
+    auto store_row = [](int n, const AppendFigures& f) {
+      std::printf("| store, %d appender%s | %.0f events/s, p50 %.0f us, p99 %.0f us, "
+                  "%.1f appends/group, %.1f us CPU and %.2f context switches per append | |\n",
+                  n, n == 1 ? "" : "s", f.events_per_s, f.p50_us, f.p99_us, f.avg_group, f.cpu_us,
+                  f.switches);
+    };
+    store_row(1, one);
+    store_row(8, eight);
+    store_row(64, sixty_four);
     std::printf("| raw RocksDB, synced batches of 64 | %.0f events/s | |\n", raw64);
     std::printf("| raw RocksDB, single synced write | p50 %.0f us, p99 %.0f us | |\n", raw_p50,
                 raw_p99);

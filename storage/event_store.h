@@ -131,6 +131,13 @@ class EventStore {
   // The event at a position, or kNotFound.
   virtual Result<events::RecordedEvent> Read(uint64_t position) const = 0;
 
+  // What an append with this idempotency key committed, as a repeat of it would be
+  // answered (deduplicated = true, the original's fingerprint and payload); nullopt for a
+  // key no committed append carried. Reads committed data only: a key whose append is
+  // still syncing reads as unknown (an Append with it is still deduplicated). Errors:
+  // kCorruption (an unreadable record), kIoError.
+  virtual Result<std::optional<AppendResult>> FindIdempotencyKey(std::string_view key) const = 0;
+
   virtual uint64_t StreamVersion(const std::string& stream) const = 0;
   virtual Head GetHead() const = 0;
 

@@ -51,6 +51,16 @@ Result<AppendResult> MemoryEventStore::Append(AppendRequest request) {
   return result;
 }
 
+Result<std::optional<AppendResult>> MemoryEventStore::FindIdempotencyKey(
+    std::string_view key) const {
+  std::lock_guard lock(mu_);
+  auto it = idempotency_.find(std::string(key));
+  if (it == idempotency_.end()) return std::optional<AppendResult>();
+  AppendResult r = it->second;
+  r.deduplicated = true;
+  return std::optional<AppendResult>(std::move(r));
+}
+
 Status MemoryEventStore::Scan(uint64_t from, uint64_t to, const EventVisitor& visit) const {
   return ScanOwned(from, to, [&](events::RecordedEvent&& event) { return visit(event); });
 }

@@ -29,6 +29,7 @@ class MemoryEventStore final : public EventStore, private PiiVault {
                                                         uint64_t from_version,
                                                         size_t max) const override;
   Result<events::RecordedEvent> Read(uint64_t position) const override;
+  Result<std::optional<AppendResult>> FindIdempotencyKey(std::string_view key) const override;
   uint64_t StreamVersion(const std::string& stream) const override;
   Head GetHead() const override;
   VerifyReport Verify() const override;

@@ -135,6 +135,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
                                                         uint64_t from_version,
                                                         size_t max) const override;
   Result<events::RecordedEvent> Read(uint64_t position) const override;
+  Result<std::optional<AppendResult>> FindIdempotencyKey(std::string_view key) const override;
   uint64_t StreamVersion(const std::string& stream) const override;
   Head GetHead() const override;
   // Walks every event with ChainVerifier, then checks the stream index and stream heads
@@ -196,7 +197,12 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   void WriterLoop();
   void CommitLoop();
   std::unique_ptr<Prepared> SealGroup(std::vector<Pending*>& group);
-  void CommitGroup(Prepared& prepared);
+  // Writes, syncs and publishes a sealed group, then answers it (AnswerGroup).
+  void CommitGroup(std::unique_ptr<Prepared> prepared);
+  // Hands each waiter of a committed group its result and starts the wake-up tree;
+  // PassWakeOn is each woken waiter's part of it.
+  static void AnswerGroup(std::unique_ptr<Prepared> prepared);
+  static void PassWakeOn(Pending& pending);
   // The committed version of a stream, from RocksDB (0 for an unknown stream).
   Result<uint64_t> LoadStreamVersion(const std::string& stream) const;
 

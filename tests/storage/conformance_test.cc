@@ -377,6 +377,37 @@ TYPED_TEST(ConformanceTest, ARepeatedIdempotencyKeyReturnsTheOriginalAndAppendsN
   EXPECT_EQ(this->store().StreamVersion("account-a"), 2u);
 }
 
+TYPED_TEST(ConformanceTest, FindIdempotencyKeyAnswersLikeARepeatWithoutAppending) {
+  auto unknown = this->store().FindIdempotencyKey("req-9");
+  ASSERT_TRUE(unknown.ok()) << unknown.error().ToString();
+  EXPECT_FALSE(unknown->has_value());
+
+  AppendRequest req = MakeAppend("account-a", ExpectedVersion::NoStream(), 3);
+  req.idempotency_key = "req-9";
+  req.idempotency_fingerprint = "fp-9";
+  req.idempotency_payload = "{\"id\":\"inv_9\"}";
+  auto first = this->MustAppend(req);
+  this->Fill("account-b", 2);
+  const Head head = this->store().GetHead();
+
+  auto found = this->store().FindIdempotencyKey("req-9");
+  ASSERT_TRUE(found.ok()) << found.error().ToString();
+  ASSERT_TRUE(found->has_value());
+  const AppendResult& r = **found;
+  EXPECT_TRUE(r.deduplicated);
+  EXPECT_EQ(r.first_position, first.first_position);
+  EXPECT_EQ(r.last_position, first.last_position);
+  EXPECT_EQ(r.stream_version, 3u);
+  EXPECT_EQ(r.recorded_at, first.recorded_at);
+  EXPECT_EQ(r.idempotency_fingerprint, "fp-9");
+  EXPECT_EQ(r.idempotency_payload, "{\"id\":\"inv_9\"}");
+  EXPECT_EQ(this->store().GetHead(), head);  // a lookup, never an append
+
+  auto other = this->store().FindIdempotencyKey("req-90");  // a prefix is not the key
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+}
+
 TYPED_TEST(ConformanceTest, AReusedKeyWithADifferentRequestReturnsTheOriginalFingerprint) {
   AppendRequest req = MakeAppend("account-a", ExpectedVersion::Any());
   req.idempotency_key = "req-1";

@@ -131,6 +131,10 @@ TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
   EXPECT_EQ(store_->StreamVersion("account-a"), 3u);
   EXPECT_EQ(store_->StreamVersion("account-b"), 2u);
   EXPECT_EQ(store_->ReadStream("account-b", 1, 10)->size(), 2u);
+  auto found = store_->FindIdempotencyKey("req-1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->first_position, original.first_position);
+  EXPECT_EQ((*found)->idempotency_payload, "answer");
   auto repeat = store_->Append(keyed);
   ASSERT_TRUE(repeat.ok());
   EXPECT_TRUE(repeat->deduplicated);
