@@ -139,6 +139,7 @@ struct RocksDbEventStore::Prepared {
   std::unordered_map<std::string, uint64_t> touched;  // stream → version after this group
   std::unordered_map<std::string, uint64_t> loaded;   // committed versions read from RocksDB
   std::vector<std::pair<std::string, size_t>> keyed;  // idempotency key → index in group
+  size_t events = 0;  // sealed into the batch: next_position - first_position
   uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
   // Waiters still to pass the wake-up on; the last one frees the group.
   std::atomic<size_t> unanswered{0};
@@ -405,14 +406,25 @@ Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
 }
 
 void RocksDbEventStore::WriterLoop() {
-  std::vector<Pending*> group;
+  std::vector<Pending*> arrivals;
+  std::vector<std::optional<Result<AppendResult>>> answers;
+  std::vector<std::pair<std::string, uint64_t>> loaded;
+  bool need_fresh_group = false;  // the next arrival does not fit the group waiting
   for (;;) {
-    // Take the next group only once the committing thread has taken the previous one, so
-    // that groups grow while a sync is in flight (one group syncing, one being sealed).
+    // The group the committing thread takes next (handoff_) keeps growing while the
+    // previous one syncs, so it carries everything that arrived during that sync. Its
+    // room is only waited for when it is full.
+    size_t room;
     {
       std::unique_lock lock(pipe_mu_);
-      pipe_cv_.wait(lock, [&] { return handoff_ == nullptr; });
+      pipe_cv_.wait(lock, [&] {
+        return handoff_ == nullptr ||
+               (!need_fresh_group && handoff_->events < options_.max_batch_events);
+      });
+      room = options_.max_batch_events - (handoff_ ? handoff_->events : 0);
     }
+    const bool fresh = room == options_.max_batch_events;
+    need_fresh_group = false;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] {
@@ -420,23 +432,34 @@ void RocksDbEventStore::WriterLoop() {
                (stopping_ && queue_.empty());
       });
       if (queue_.empty()) break;  // stopping, everything drained
-      // Take everything waiting, up to the bound; one append always fits.
+      // Take what fits; one append always fits a fresh group.
       size_t events = 0;
       while (!queue_.empty()) {
         size_t n = queue_.front()->request.events.size();
-        if (!group.empty() && events + n > options_.max_batch_events) break;
+        if (events + n > room && !(fresh && arrivals.empty())) break;
         events += n;
-        group.push_back(queue_.front());
+        arrivals.push_back(queue_.front());
         queue_.pop_front();
       }
     }
-    std::unique_ptr<Prepared> prepared = SealGroup(group);
-    group.clear();
+    if (arrivals.empty()) {  // the first waiting append needs a group of its own
+      need_fresh_group = true;
+      continue;
+    }
+    Resolve(arrivals, &answers, &loaded);
     {
       std::lock_guard lock(pipe_mu_);
-      handoff_ = std::move(prepared);
+      if (handoff_ == nullptr) {
+        handoff_ = std::make_unique<Prepared>();
+        handoff_->first_position = handoff_->next_position = sealed_head_.position + 1;
+        handoff_->prev = sealed_head_.hash;
+      }
+      SealInto(*handoff_, arrivals, answers, loaded);
     }
     pipe_cv_.notify_all();
+    arrivals.clear();
+    answers.clear();
+    loaded.clear();
   }
   {
     std::lock_guard lock(pipe_mu_);
@@ -454,8 +477,53 @@ void RocksDbEventStore::CommitLoop() {
       if (handoff_ == nullptr) return;  // sealing is over and everything is committed
       prepared = std::move(handoff_);
     }
-    pipe_cv_.notify_all();  // the sealer may take the next group while this one syncs
+    pipe_cv_.notify_all();  // the sealer starts the next group while this one syncs
     CommitGroup(std::move(prepared));
+  }
+}
+
+void RocksDbEventStore::Resolve(const std::vector<Pending*>& arrivals,
+                                std::vector<std::optional<Result<AppendResult>>>* answers,
+                                std::vector<std::pair<std::string, uint64_t>>* loaded) {
+  answers->resize(arrivals.size());
+  if (failed_.load()) return;
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    const AppendRequest& r = arrivals[i]->request;
+    auto& answer = (*answers)[i];
+    if (!r.idempotency_key.empty()) {
+      // In flight first, then RocksDB: a committed group leaves in_flight_keys_ only after
+      // RocksDB has it, so a key missed by both is in no group at all.
+      {
+        std::lock_guard lock(in_flight_mu_);
+        auto it = in_flight_keys_.find(r.idempotency_key);
+        if (it != in_flight_keys_.end()) {
+          AppendResult repeat = it->second;
+          repeat.deduplicated = true;
+          answer = std::move(repeat);
+          continue;
+        }
+      }
+      auto stored = FindIdempotencyKey(r.idempotency_key);
+      if (!stored.ok()) {
+        answer = stored.error();
+        continue;
+      }
+      if (stored->has_value()) {
+        answer = std::move(**stored);
+        continue;
+      }
+    }
+    if (!sealed_versions_.contains(r.stream)) {
+      // Never guess a version: a failed read fails this append (not the group). A stream
+      // missing from sealed_versions_ is in no group still syncing, so RocksDB is current.
+      auto committed = LoadStreamVersion(r.stream);
+      if (!committed.ok()) {
+        answer = committed.error();
+        continue;
+      }
+      loaded->emplace_back(r.stream, *committed);
+      sealed_versions_.emplace(r.stream, *committed);
+    }
   }
 }
 
@@ -492,29 +560,36 @@ Result<uint64_t> RocksDbEventStore::LoadStreamVersion(const std::string& stream)
   return keys::GetBigEndian64(value.data());
 }
 
-std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealGroup(
-    std::vector<Pending*>& group) {
-  auto p = std::make_unique<Prepared>();
-  p->group = group;
-  p->results.resize(group.size());
-  auto& results = p->results;
-  // A failed sync stops the log: the committing thread answers this group kUnavailable.
-  if (failed_.load()) return p;
+void RocksDbEventStore::SealInto(Prepared& p, const std::vector<Pending*>& arrivals,
+                                 std::vector<std::optional<Result<AppendResult>>>& answers,
+                                 const std::vector<std::pair<std::string, uint64_t>>& loaded) {
+  const size_t base = p.group.size();
+  p.group.insert(p.group.end(), arrivals.begin(), arrivals.end());
+  p.results.resize(p.group.size());
+  for (const auto& [stream, version] : loaded) p.loaded.try_emplace(stream, version);
+  // A failed sync stops the log: the committing thread answers the group kUnavailable.
+  if (failed_.load()) return;
 
   // The sealing thread owns sealed_head_ and sealed_versions_: the log as it will be once
   // every group sealed so far is durable. (A failure fails every later group, so sealing
   // on top of a group still syncing is never wrong for an append that gets acknowledged.)
-  p->first_position = sealed_head_.position + 1;
-  uint64_t next_position = p->first_position;
+  uint64_t next_position = sealed_head_.position + 1;
   Hash256 prev = sealed_head_.hash;
   const Micros now = clock_->Now();
+  std::unordered_map<std::string_view, uint64_t> touched;  // streams of these arrivals
 
   char position_key[8];
   char position_value[8];
-  for (size_t i = 0; i < group.size(); ++i) {
-    const AppendRequest& r = group[i]->request;
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    const size_t slot = base + i;
+    const AppendRequest& r = arrivals[i]->request;
+    if (answers[i]) {  // a repeat of a committed key, or a failed read
+      if (answers[i]->ok()) ++p.deduplicated;
+      p.results[slot] = std::move(*answers[i]);
+      continue;
+    }
     if (!r.idempotency_key.empty()) {
-      // The same key in this group or in a group still syncing: a repeat of that append.
+      // The same key earlier in this batch: a repeat of that append.
       std::optional<AppendResult> in_flight;
       {
         std::lock_guard lock(in_flight_mu_);
@@ -523,56 +598,32 @@ std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealGroup(
       }
       if (in_flight) {
         in_flight->deduplicated = true;
-        results[i] = std::move(*in_flight);
-        ++p->deduplicated;
-        continue;
-      }
-      auto stored = FindIdempotencyKey(r.idempotency_key);
-      if (!stored.ok()) {
-        results[i] = stored.error();
-        continue;
-      }
-      if (stored->has_value()) {
-        results[i] = std::move(**stored);
-        ++p->deduplicated;
+        p.results[slot] = std::move(*in_flight);
+        ++p.deduplicated;
         continue;
       }
     }
 
-    uint64_t current;
-    if (auto v = sealed_versions_.find(r.stream); v != sealed_versions_.end()) {
-      current = v->second;
-    } else {
-      // Never guess a version: a failed read fails this append (not the group). A stream
-      // missing from sealed_versions_ is in no group still syncing, so RocksDB is current.
-      auto committed = LoadStreamVersion(r.stream);
-      if (!committed.ok()) {
-        results[i] = committed.error();
-        continue;
-      }
-      current = *committed;
-      p->loaded.emplace(r.stream, current);
-      sealed_versions_.emplace(r.stream, current);
-    }
+    uint64_t& current = sealed_versions_.at(r.stream);  // Resolve loaded it
     Status st = CheckExpected(r.expected, r.stream, current);
     if (!st.ok()) {
-      results[i] = std::move(st);
-      ++p->rejected;
+      p.results[slot] = std::move(st);
+      ++p.rejected;
       continue;
     }
 
     std::vector<SealedEvent> sealed = Seal(r, next_position, current + 1, now, &prev);
-    for (const SealedEvent& s : sealed) {
-      keys::PutBigEndian64(s.position, position_key);
-      keys::PutBigEndian64(s.position, position_value);
+    for (const SealedEvent& e : sealed) {
+      keys::PutBigEndian64(e.position, position_key);
+      keys::PutBigEndian64(e.position, position_value);
       rocksdb::Slice value_parts[2] = {
-          rocksdb::Slice(reinterpret_cast<const char*>(s.hash.data()), s.hash.size()),
-          rocksdb::Slice(s.canonical)};
+          rocksdb::Slice(reinterpret_cast<const char*>(e.hash.data()), e.hash.size()),
+          rocksdb::Slice(e.canonical)};
       rocksdb::Slice key_slice(position_key, 8);
-      p->batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1),
-                   rocksdb::SliceParts(value_parts, 2));
-      p->batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, s.version),
-                   rocksdb::Slice(position_value, 8));
+      p.batch.Put(cf_->events, rocksdb::SliceParts(&key_slice, 1),
+                  rocksdb::SliceParts(value_parts, 2));
+      p.batch.Put(cf_->streams, keys::StreamIndexKey(r.stream, e.version),
+                  rocksdb::Slice(position_value, 8));
     }
     AppendResult result;
     result.first_position = sealed.front().position;
@@ -580,13 +631,14 @@ std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealGroup(
     result.stream_version = sealed.back().version;
     result.recorded_at = now;
     next_position = result.last_position + 1;
-    p->touched[r.stream] = result.stream_version;
-    sealed_versions_[r.stream] = result.stream_version;
+    current = result.stream_version;
+    touched[r.stream] = result.stream_version;
+    p.touched[r.stream] = result.stream_version;
     if (!r.idempotency_key.empty()) {
       keys::IdempotencyRecord rec{result.first_position,     result.last_position,
                                   result.stream_version,     now,
                                   r.idempotency_fingerprint, r.idempotency_payload};
-      p->batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
+      p.batch.Put(cf_->idempotency, r.idempotency_key, keys::EncodeIdempotency(rec));
       // A repeat while this group syncs gets the original's fingerprint and payload; the
       // original caller gets a plain result, as MemoryEventStore returns.
       AppendResult stored = result;
@@ -596,19 +648,20 @@ std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealGroup(
         std::lock_guard lock(in_flight_mu_);
         in_flight_keys_.emplace(r.idempotency_key, std::move(stored));
       }
-      p->keyed.emplace_back(r.idempotency_key, i);
+      p.keyed.emplace_back(r.idempotency_key, slot);
     }
-    results[i] = std::move(result);
-    ++p->committed_appends;
+    p.results[slot] = std::move(result);
+    ++p.committed_appends;
   }
-  for (const auto& [stream, version] : p->touched) {
+  for (const auto& [stream, version] : touched) {
     keys::PutBigEndian64(version, position_value);
-    p->batch.Put(cf_->stream_heads, stream, rocksdb::Slice(position_value, 8));
+    p.batch.Put(cf_->stream_heads, rocksdb::Slice(stream.data(), stream.size()),
+                rocksdb::Slice(position_value, 8));
   }
-  p->next_position = next_position;
-  p->prev = prev;
+  p.events += next_position - p.next_position;
+  p.next_position = next_position;
+  p.prev = prev;
   sealed_head_ = Head{next_position - 1, prev};
-  return p;
 }
 
 // Wakes a group's waiters as a binary tree: the committing thread wakes waiter 0 only, and

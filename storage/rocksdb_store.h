@@ -2,10 +2,11 @@
 //
 // One RocksDB database, one column family per kind of record (docs/storage_keys.md has
 // the exact bytes). Appends go through a two-thread pipeline that owns position and hash
-// assignment: the sealing thread drains every waiting Append, checks expected versions and
-// idempotency keys and seals the accepted ones in commit order into one
-// rocksdb::WriteBatch, while the committing thread writes and syncs the previous group
-// (one fsync for all of it), publishes it and wakes every waiter with its own result.
+// assignment: the sealing thread takes Appends as they arrive, checks expected versions
+// and idempotency keys and seals the accepted ones in commit order into the next group's
+// rocksdb::WriteBatch, which keeps growing while the committing thread writes and syncs
+// the previous group (one fsync for all of it). The committing thread then publishes it,
+// takes the next group at once, and wakes the waiters through a wake-up tree.
 // After a failed write or sync the store refuses every later append until it is
 // reopened, and its in-memory head never includes the failed group, so what is on disk
 // stays verifiable.
@@ -188,15 +189,26 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   using BatchAssist = std::function<void(internal::RecordBatch&)>;
   Status ReadLog(uint64_t from, uint64_t to, bool verify, Hash256* initial_prev,
                  const BatchVisitor& visit, const BatchAssist& assist = nullptr) const;
-  // Two threads: WriterLoop takes groups from the queue and seals them (positions, hashes,
-  // the WriteBatch) while CommitLoop writes and syncs the previous group and publishes it.
   // Scan and ScanOwned: decodes each record into a slot and hands it to `visit`, which may
   // move from it.
   Status ScanDecoded(uint64_t from, uint64_t to,
                      const std::function<bool(events::RecordedEvent&)>& visit) const;
+  // Two threads: WriterLoop takes arrivals from the queue and seals them into handoff_
+  // (positions, hashes, the WriteBatch) while CommitLoop writes and syncs the previous
+  // group; CommitLoop takes handoff_ whole as soon as that sync is done.
   void WriterLoop();
   void CommitLoop();
-  std::unique_ptr<Prepared> SealGroup(std::vector<Pending*>& group);
+  // The sealing thread's two steps for a batch of arrivals. Resolve does the RocksDB
+  // reads (idempotency records, versions of streams not seen yet) without any lock held;
+  // answers[i] is set for an arrival answered without sealing (a repeat of a committed
+  // key, a failed read). SealInto runs under pipe_mu_ and adds the batch to the group the
+  // committing thread takes next: positions, hashes and the WriteBatch, no I/O.
+  void Resolve(const std::vector<Pending*>& arrivals,
+               std::vector<std::optional<Result<AppendResult>>>* answers,
+               std::vector<std::pair<std::string, uint64_t>>* loaded);
+  void SealInto(Prepared& group, const std::vector<Pending*>& arrivals,
+                std::vector<std::optional<Result<AppendResult>>>& answers,
+                const std::vector<std::pair<std::string, uint64_t>>& loaded);
   // Writes, syncs and publishes a sealed group, then answers it (AnswerGroup).
   void CommitGroup(std::unique_ptr<Prepared> prepared);
   // Hands each waiter of a committed group its result and starts the wake-up tree;
@@ -230,7 +242,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::thread committer_;  // writes, syncs and publishes them, in order
   std::mutex join_mu_;     // one Shutdown joins both, the others wait
 
-  // ---- sealing thread → committing thread: at most one sealed group waiting ----
+  // ---- sealing thread → committing thread: the group being sealed, taken whole ----
   std::mutex pipe_mu_;
   std::condition_variable pipe_cv_;
   std::unique_ptr<Prepared> handoff_;

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <rocksdb/file_system.h>
 
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "storage/rocksdb_store.h"
@@ -213,6 +216,39 @@ TEST_F(FaultInjectionTest, WhileAGroupSyncsTheNextIsSealedOnTopOfItAndReadersSee
   EXPECT_EQ((*next_result)->first_position, 4u);
   EXPECT_EQ((*next_result)->stream_version, 4u);
   EXPECT_EQ(store_->GetHead().position, 4u);
+  EXPECT_TRUE(store_->Verify().ok);
+}
+
+// Appends that arrive one by one while a group syncs all join the next group: it keeps
+// growing until the committing thread takes it, instead of being cut at the first
+// arrival (which split them into a group of one and a group of the rest).
+TEST_F(FaultInjectionTest, AppendsArrivingDuringASyncAllJoinTheNextGroup) {
+  OpenFaulty();
+  AppendAcknowledged("account-a", 1);
+  const WriterStats before = store_->GetWriterStats();
+  fs_->DelayWalSyncs(std::chrono::milliseconds(1000));
+  std::vector<std::thread> threads;
+  std::vector<std::optional<Result<AppendResult>>> results(9);
+  threads.emplace_back([&] {
+    results[0] = store_->Append(MakeAppend("account-a", ExpectedVersion::Any(), 1, 50));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first group syncs
+  for (int i = 1; i <= 8; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = store_->Append(
+          MakeAppend("account-" + std::to_string(i), ExpectedVersion::NoStream(), 1, 50 + i));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fs_->DelayWalSyncs(std::chrono::milliseconds(0));  // the next group's sync is quick
+  for (auto& t : threads) t.join();
+  for (auto& r : results) ASSERT_TRUE(r->ok()) << r->error().ToString();
+  const WriterStats after = store_->GetWriterStats();
+  EXPECT_EQ(after.groups - before.groups, 2u);
+  EXPECT_EQ(after.appends - before.appends, 9u);
+  EXPECT_EQ(after.max_group_appends, 8u);
+  EXPECT_EQ(store_->GetHead().position, 10u);
   EXPECT_TRUE(store_->Verify().ok);
 }
 
