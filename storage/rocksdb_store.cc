@@ -11,6 +11,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -140,6 +142,9 @@ struct RocksDbEventStore::Prepared {
   std::unordered_map<std::string, uint64_t> loaded;   // committed versions read from RocksDB
   std::vector<std::pair<std::string, size_t>> keyed;  // idempotency key → index in group
   size_t events = 0;  // sealed into the batch: next_position - first_position
+  // Whether the sealing thread wrote the batch (unsynced): a written batch whose sync
+  // fails has an unknown outcome; one never written was refused.
+  enum class Written { kNo, kYes, kFailed } written = Written::kNo;
   uint64_t committed_appends = 0, deduplicated = 0, rejected = 0;
   // Waiters still to pass the wake-up on; the last one frees the group.
   std::atomic<size_t> unanswered{0};
@@ -175,6 +180,9 @@ Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDb
     store->sealed_head_ = store->head_;
     store->writer_ = std::thread(&RocksDbEventStore::WriterLoop, store.get());
     store->committer_ = std::thread(&RocksDbEventStore::CommitLoop, store.get());
+    // Named for top -H, perf and gdb.
+    pthread_setname_np(store->writer_.native_handle(), "roster-seal");
+    pthread_setname_np(store->committer_.native_handle(), "roster-commit");
   }
   return store;
 }
@@ -419,22 +427,7 @@ void RocksDbEventStore::WriterLoop() {
   std::vector<Pending*> arrivals;
   std::vector<std::optional<Result<AppendResult>>> answers;
   std::vector<std::pair<std::string, uint64_t>> loaded;
-  bool need_fresh_group = false;  // the next arrival does not fit the group waiting
   for (;;) {
-    // The group the committing thread takes next (handoff_) keeps growing while the
-    // previous one syncs, so it carries everything that arrived during that sync. Its
-    // room is only waited for when it is full.
-    size_t room;
-    {
-      std::unique_lock lock(pipe_mu_);
-      pipe_cv_.wait(lock, [&] {
-        return handoff_ == nullptr ||
-               (!need_fresh_group && handoff_->events < options_.max_batch_events);
-      });
-      room = options_.max_batch_events - (handoff_ ? handoff_->events : 0);
-    }
-    const bool fresh = room == options_.max_batch_events;
-    need_fresh_group = false;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] {
@@ -442,29 +435,25 @@ void RocksDbEventStore::WriterLoop() {
                (stopping_ && queue_.empty());
       });
       if (queue_.empty()) break;  // stopping, everything drained
-      // Take what fits; one append always fits a fresh group.
+      // Take everything waiting, up to the bound; one append always fits.
       size_t events = 0;
       while (!queue_.empty()) {
         size_t n = queue_.front()->request.events.size();
-        if (events + n > room && !(fresh && arrivals.empty())) break;
+        if (!arrivals.empty() && events + n > options_.max_batch_events) break;
         events += n;
         arrivals.push_back(queue_.front());
         queue_.pop_front();
       }
     }
-    if (arrivals.empty()) {  // the first waiting append needs a group of its own
-      need_fresh_group = true;
-      continue;
-    }
     Resolve(arrivals, &answers, &loaded);
+    auto chunk = std::make_unique<Prepared>();
+    chunk->first_position = chunk->next_position = sealed_head_.position + 1;
+    chunk->prev = sealed_head_.hash;
+    SealInto(*chunk, arrivals, answers, loaded);
+    WriteChunk(*chunk);
     {
       std::lock_guard lock(pipe_mu_);
-      if (handoff_ == nullptr) {
-        handoff_ = std::make_unique<Prepared>();
-        handoff_->first_position = handoff_->next_position = sealed_head_.position + 1;
-        handoff_->prev = sealed_head_.hash;
-      }
-      SealInto(*handoff_, arrivals, answers, loaded);
+      written_.push_back(std::move(chunk));
     }
     pipe_cv_.notify_all();
     arrivals.clear();
@@ -478,17 +467,46 @@ void RocksDbEventStore::WriterLoop() {
   pipe_cv_.notify_all();
 }
 
+void RocksDbEventStore::WriteChunk(Prepared& chunk) {
+  if (chunk.events == 0 || failed_.load()) return;
+  // From this Write on, RocksDB's stream_heads may hold this chunk's unsynced versions;
+  // StreamVersion answers these streams from versions_ instead (committed versions).
+  {
+    std::lock_guard lock(state_mu_);
+    for (const auto& [stream, version] : chunk.loaded) versions_.try_emplace(stream, version);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // the syncing thread's SyncWAL makes it durable, with every chunk before
+  rocksdb::Status s = db_->Write(wo, &chunk.batch);
+  if (s.ok()) {
+    chunk.written = Prepared::Written::kYes;
+    return;
+  }
+  chunk.written = Prepared::Written::kFailed;
+  Fail(chunk.first_position, chunk.next_position - 1, s.ToString());
+}
+
+void RocksDbEventStore::Fail(uint64_t first, uint64_t last, const std::string& why) {
+  std::lock_guard lock(queue_mu_);
+  if (failed_.load()) return;  // the first failure is the one to report
+  failure_ = "the log refused writes after a failed sync at position " + std::to_string(first) +
+             " (" + why + "); restart rosterd";
+  failure_what_ = "write/sync of positions " + std::to_string(first) + ".." +
+                  std::to_string(last) + " failed (" + why + ")";
+  failed_.store(true);
+}
+
 void RocksDbEventStore::CommitLoop() {
+  std::vector<std::unique_ptr<Prepared>> chunks;
   for (;;) {
-    std::unique_ptr<Prepared> prepared;
     {
       std::unique_lock lock(pipe_mu_);
-      pipe_cv_.wait(lock, [&] { return handoff_ != nullptr || sealing_done_; });
-      if (handoff_ == nullptr) return;  // sealing is over and everything is committed
-      prepared = std::move(handoff_);
+      pipe_cv_.wait(lock, [&] { return !written_.empty() || sealing_done_; });
+      if (written_.empty()) return;  // sealing is over and everything is committed
+      chunks.swap(written_);  // every chunk written so far: one sync covers them all
     }
-    pipe_cv_.notify_all();  // the sealer starts the next group while this one syncs
-    CommitGroup(std::move(prepared));
+    CommitGroup(chunks);
+    chunks.clear();
   }
 }
 
@@ -548,6 +566,9 @@ Result<std::optional<AppendResult>> RocksDbEventStore::FindIdempotencyKey(
     return Error(ErrorCode::kCorruption,
                  "idempotency record of key " + std::string(key) + " is unreadable");
   }
+  // Written but not yet synced: not committed (the sealing thread still has the key in
+  // in_flight_keys_, and answers a repeat from there).
+  if (rec->last_position > GetHead().position) return std::optional<AppendResult>();
   AppendResult repeat;
   repeat.first_position = rec->first_position;
   repeat.last_position = rec->last_position;
@@ -701,70 +722,78 @@ void RocksDbEventStore::PassWakeOn(Pending& pending) {
   if (p->unanswered.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p;
 }
 
-void RocksDbEventStore::CommitGroup(std::unique_ptr<Prepared> owned) {
-  Prepared& p = *owned;
-  auto& results = p.results;
-  auto finish = [&] { AnswerGroup(std::move(owned)); };
-  if (failed_.load()) {
-    std::string message;
-    {
-      std::lock_guard lock(queue_mu_);
-      message = failure_;
+void RocksDbEventStore::CommitGroup(std::vector<std::unique_ptr<Prepared>>& chunks) {
+  // One answer tree for the whole group: the first chunk collects every waiter.
+  Prepared& group = *chunks.front();
+  auto merge_waiters = [&] {
+    for (size_t c = 1; c < chunks.size(); ++c) {
+      Prepared& chunk = *chunks[c];
+      group.group.insert(group.group.end(), chunk.group.begin(), chunk.group.end());
+      for (auto& r : chunk.results) group.results.push_back(std::move(r));
     }
-    for (auto& r : results) r = Error(ErrorCode::kUnavailable, message);
-    finish();
-    return;
+  };
+  bool any_events = false;
+  for (const auto& chunk : chunks) any_events |= chunk->events > 0;
+
+  if (any_events && options_.sync && !failed_.load()) {
+    // Every chunk here was written before this call: one fsync makes them all durable.
+    rocksdb::Status s = db_->SyncWAL();
+    if (!s.ok()) {
+      Fail(group.first_position, chunks.back()->next_position - 1, s.ToString());
+    }
   }
 
-  if (p.next_position != p.first_position) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
-    // Visible to readers only once synced (RocksDB inserts into the memtable after the
-    // WAL sync), and only published below: no reader sees an event a crash could lose.
-    rocksdb::Status s = db_->Write(wo, &p.batch);
-    if (!s.ok()) {
-      const uint64_t last = p.next_position - 1;
-      std::string later = "the log refused writes after a failed sync at position " +
-                          std::to_string(p.first_position) + " (" + s.ToString() +
-                          "); restart rosterd";
-      {
-        std::lock_guard lock(queue_mu_);
-        failure_ = later;
-        failed_.store(true);
-      }
-      // Every waiter of the group hears of the failure, including those that were
-      // rejected or deduplicated against it: the group's outcome is one fact.
-      Status failed = Error(ErrorCode::kIoError,
-                            "write/sync of positions " + std::to_string(p.first_position) +
-                                ".." + std::to_string(last) + " failed (" + s.ToString() +
-                                "); the outcome of this append is unknown (retry with the "
-                                "same idempotency key after restart); the log refuses writes");
-      for (auto& r : results) r = failed;
-      finish();
-      return;
+  if (failed_.load()) {
+    // Nothing of this group is published. A chunk that reached RocksDB may or may not
+    // survive a restart; a chunk never written (sealed after the failure, or decided
+    // against one that failed) was refused.
+    std::string refused, unknown;
+    {
+      std::lock_guard lock(queue_mu_);
+      refused = failure_;
+      unknown = failure_what_ +
+                "; the outcome of this append is unknown (retry with the same idempotency key "
+                "after restart); the log refuses writes";
     }
+    for (auto& chunk : chunks) {
+      const bool maybe = chunk->written != Prepared::Written::kNo;
+      for (auto& r : chunk->results) {
+        r = maybe ? Error(ErrorCode::kIoError, unknown) : Error(ErrorCode::kUnavailable, refused);
+      }
+    }
+    merge_waiters();
+    AnswerGroup(std::move(chunks.front()));
+    return;
   }
 
   // Durable: publish the new head and versions, then wake everyone.
   {
     std::lock_guard lock(state_mu_);
-    if (p.next_position != p.first_position) head_ = Head{p.next_position - 1, p.prev};
-    for (auto& [stream, version] : p.loaded) versions_.try_emplace(stream, version);
-    for (auto& [stream, version] : p.touched) versions_[stream] = version;
-    stats_.appends += p.committed_appends;
-    stats_.events += p.next_position - p.first_position;
-    stats_.deduplicated += p.deduplicated;
-    stats_.rejected += p.rejected;
-    if (p.next_position != p.first_position) ++stats_.groups;
-    stats_.max_group_appends = std::max<uint64_t>(stats_.max_group_appends, p.group.size());
+    size_t waiters = 0;
+    for (const auto& chunk : chunks) {
+      const Prepared& p = *chunk;
+      if (p.events > 0) head_ = Head{p.next_position - 1, p.prev};
+      for (auto& [stream, version] : p.loaded) versions_.try_emplace(stream, version);
+      for (auto& [stream, version] : p.touched) versions_[stream] = version;
+      stats_.appends += p.committed_appends;
+      stats_.events += p.events;
+      stats_.deduplicated += p.deduplicated;
+      stats_.rejected += p.rejected;
+      waiters += p.group.size();
+    }
+    if (any_events) ++stats_.groups;
+    stats_.max_group_appends = std::max<uint64_t>(stats_.max_group_appends, waiters);
   }
   head_cv_.notify_all();
-  if (!p.keyed.empty()) {
-    // Now in RocksDB, where the sealer's lookup finds them.
+  {
+    // Published now, where the sealer's FindIdempotencyKey finds them.
     std::lock_guard lock(in_flight_mu_);
-    for (const auto& [key, index] : p.keyed) in_flight_keys_.erase(key);
+    for (const auto& chunk : chunks) {
+      for (const auto& [key, index] : chunk->keyed) in_flight_keys_.erase(key);
+    }
   }
-  finish();
+  merge_waiters();
+  AnswerGroup(std::move(chunks.front()));
 }
 
 // ---- reading ----
@@ -1016,6 +1045,7 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
   // problem is visited, then the problem is returned.
   BatchChannel channel;
   std::thread reading([&] {
+    pthread_setname_np(pthread_self(), "roster-scan");
     for (;;) {
       auto batch = channel.Free();
       if (!batch) return;  // the consumer stopped early
@@ -1145,7 +1175,9 @@ Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const s
   if (from_version == 0) from_version = 1;
   const std::string prefix = keys::StreamIndexPrefix(stream);
 
-  // Positions from the stream index, then the records in one MultiGet.
+  // Positions from the stream index, then the records in one MultiGet. The index may
+  // already hold written, not yet synced versions: stop at the published head.
+  const uint64_t head = GetHead().position;
   std::vector<std::string> position_keys;
   {
     rocksdb::ReadOptions ro;
@@ -1161,6 +1193,7 @@ Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const s
         return Error(ErrorCode::kCorruption, "stream index of " + stream + ": version " +
                                                  std::to_string(expected) + " is missing");
       }
+      if (keys::GetBigEndian64(it->value().data()) > head) break;  // not published yet
       position_keys.emplace_back(it->value().data(), 8);
       ++expected;
     }
@@ -1197,6 +1230,12 @@ Result<std::vector<events::RecordedEvent>> RocksDbEventStore::ReadStream(const s
 }
 
 Result<events::RecordedEvent> RocksDbEventStore::Read(uint64_t position) const {
+  // RocksDB may already hold written, not yet synced positions; they are not in the log
+  // until published.
+  if (position > GetHead().position) {
+    return Error(ErrorCode::kNotFound,
+                 "position " + std::to_string(position) + " is not in the log");
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf_->events, keys::EventKey(position), &value);
@@ -1210,14 +1249,13 @@ Result<events::RecordedEvent> RocksDbEventStore::Read(uint64_t position) const {
 }
 
 uint64_t RocksDbEventStore::StreamVersion(const std::string& stream) const {
-  {
-    std::lock_guard lock(state_mu_);
-    auto it = versions_.find(stream);
-    if (it != versions_.end()) return it->second;
-  }
-  // Not cached: RocksDB holds every committed version (the writer writes the cache only
-  // after the group is durable, so this read is never older than the cache would be).
-  // On a read error 0 is as good a hint as any: the append's version check decides.
+  std::lock_guard lock(state_mu_);
+  auto it = versions_.find(stream);
+  if (it != versions_.end()) return it->second;
+  // Not cached, so in no chunk written since the open: RocksDB holds its committed version.
+  // The lock keeps it so: the sealing thread caches a stream's committed version (under
+  // this lock) before it writes a chunk touching it. On a read error 0 is as good a hint
+  // as any: the append's version check decides.
   auto version = LoadStreamVersion(stream);
   return version.ok() ? *version : 0;
 }

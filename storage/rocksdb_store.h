@@ -3,10 +3,11 @@
 // One RocksDB database, one column family per kind of record (docs/storage_keys.md has
 // the exact bytes). Appends go through a two-thread pipeline that owns position and hash
 // assignment: the sealing thread takes Appends as they arrive, checks expected versions
-// and idempotency keys and seals the accepted ones in commit order into the next group's
-// rocksdb::WriteBatch, which keeps growing while the committing thread writes and syncs
-// the previous group (one fsync for all of it). The committing thread then publishes it,
-// takes the next group at once, and wakes the waiters through a wake-up tree.
+// and idempotency keys, seals the accepted ones in commit order into a rocksdb::WriteBatch
+// and writes it unsynced, while the syncing thread runs one SyncWAL for every batch
+// written so far (one fsync for all of them), publishes them and wakes the waiters
+// through a wake-up tree. Reads are bounded by the published head, so nothing written
+// but not yet synced is ever visible.
 // After a failed write or sync the store refuses every later append until it is
 // reopened, and its in-memory head never includes the failed group, so what is on disk
 // stays verifiable.
@@ -193,24 +194,29 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // move from it.
   Status ScanDecoded(uint64_t from, uint64_t to,
                      const std::function<bool(events::RecordedEvent&)>& visit) const;
-  // Two threads: WriterLoop takes arrivals from the queue and seals them into handoff_
-  // (positions, hashes, the WriteBatch) while CommitLoop writes and syncs the previous
-  // group; CommitLoop takes handoff_ whole as soon as that sync is done.
+  // Two threads: WriterLoop takes the waiting appends, seals them into a chunk (positions,
+  // hashes, the WriteBatch) and writes it to RocksDB unsynced (WriteChunk), while
+  // CommitLoop syncs the WAL once for every chunk written before the sync began and then
+  // publishes and answers them (CommitGroup). Memtable inserts and WAL writes of the next
+  // chunks thus run during the fsync instead of after it.
   void WriterLoop();
   void CommitLoop();
+  void WriteChunk(Prepared& chunk);
+  // Records the first write or sync failure: from then on every append is refused.
+  void Fail(uint64_t first_position, uint64_t last_position, const std::string& why);
   // The sealing thread's two steps for a batch of arrivals. Resolve does the RocksDB
-  // reads (idempotency records, versions of streams not seen yet) without any lock held;
-  // answers[i] is set for an arrival answered without sealing (a repeat of a committed
-  // key, a failed read). SealInto runs under pipe_mu_ and adds the batch to the group the
-  // committing thread takes next: positions, hashes and the WriteBatch, no I/O.
+  // reads (idempotency records, versions of streams not seen yet); answers[i] is set for
+  // an arrival answered without sealing (a repeat of a committed key, a failed read).
+  // SealInto seals the rest into a chunk: positions, hashes and the WriteBatch, no I/O.
   void Resolve(const std::vector<Pending*>& arrivals,
                std::vector<std::optional<Result<AppendResult>>>* answers,
                std::vector<std::pair<std::string, uint64_t>>* loaded);
   void SealInto(Prepared& group, const std::vector<Pending*>& arrivals,
                 std::vector<std::optional<Result<AppendResult>>>& answers,
                 const std::vector<std::pair<std::string, uint64_t>>& loaded);
-  // Writes, syncs and publishes a sealed group, then answers it (AnswerGroup).
-  void CommitGroup(std::unique_ptr<Prepared> prepared);
+  // Syncs the WAL for chunks already written, publishes them and answers every waiter
+  // (AnswerGroup); after a failure, answers them with the error instead.
+  void CommitGroup(std::vector<std::unique_ptr<Prepared>>& chunks);
   // Hands each waiter of a committed group its result and starts the wake-up tree;
   // PassWakeOn is each woken waiter's part of it.
   static void AnswerGroup(std::unique_ptr<Prepared> prepared);
@@ -242,10 +248,10 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::thread committer_;  // writes, syncs and publishes them, in order
   std::mutex join_mu_;     // one Shutdown joins both, the others wait
 
-  // ---- sealing thread → committing thread: the group being sealed, taken whole ----
+  // ---- sealing thread → committing thread: chunks written unsynced, in order ----
   std::mutex pipe_mu_;
   std::condition_variable pipe_cv_;
-  std::unique_ptr<Prepared> handoff_;
+  std::vector<std::unique_ptr<Prepared>> written_;
   bool sealing_done_ = false;
 
   // ---- the sealing thread's own view: the log once every sealed group is durable ----
@@ -268,7 +274,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
 
   // Set by the writer when a group's write or sync failed; never cleared.
   std::atomic<bool> failed_{false};
-  std::string failure_;  // the message later appends get (under queue_mu_)
+  std::string failure_;       // the message later appends get (under queue_mu_)
+  std::string failure_what_;  // what failed and why, for the appends it left unknown
 
   // Set when a salvage_wal_prefix open found the WAL damaged: RocksDB's complaint.
   bool salvaging_ = false;

@@ -219,6 +219,42 @@ TEST_F(FaultInjectionTest, WhileAGroupSyncsTheNextIsSealedOnTopOfItAndReadersSee
   EXPECT_TRUE(store_->Verify().ok);
 }
 
+// RocksDB holds a chunk as soon as it is written, before its sync; no read may see it
+// until the sync is done and it is published: not by position, stream, version, scan or
+// idempotency key, also for a stream and a key this store has never seen before.
+TEST_F(FaultInjectionTest, AWrittenChunkIsInvisibleUntilItsSyncIsDone) {
+  OpenFaulty();
+  fs_->DelayWalSyncs(std::chrono::milliseconds(600));
+  AppendRequest req = MakeAppend("account-new", ExpectedVersion::NoStream(), 2, 50);
+  req.idempotency_key = "key-new";
+  req.idempotency_fingerprint = "fp";
+  std::optional<Result<AppendResult>> result;
+  std::thread t([&] { result = store_->Append(req); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // written, syncing
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(store_->GetHead().position, 0u);
+  EXPECT_EQ(store_->StreamVersion("account-new"), 0u);
+  EXPECT_EQ(store_->Read(1).status().code(), ErrorCode::kNotFound);
+  auto stream = store_->ReadStream("account-new", 1, 10);
+  ASSERT_TRUE(stream.ok());
+  EXPECT_TRUE(stream->empty());
+  auto key = store_->FindIdempotencyKey("key-new");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->has_value());
+  size_t scanned = 0;
+  ASSERT_TRUE(store_->Scan(1, 0, [&](const events::RecordedEvent&) { return ++scanned, true; }).ok());
+  EXPECT_EQ(scanned, 0u);
+  t.join();
+  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
+  ASSERT_TRUE(result->ok()) << result->error().ToString();
+  EXPECT_EQ(store_->GetHead().position, 2u);
+  EXPECT_EQ(store_->StreamVersion("account-new"), 2u);
+  EXPECT_EQ(store_->ReadStream("account-new", 1, 10)->size(), 2u);
+  key = store_->FindIdempotencyKey("key-new");
+  ASSERT_TRUE(key.ok() && key->has_value());
+  EXPECT_EQ((*key)->last_position, 2u);
+}
+
 // Appends that arrive one by one while a group syncs all join the next group: it keeps
 // growing until the committing thread takes it, instead of being cut at the first
 // arrival (which split them into a group of one and a group of the rest).
