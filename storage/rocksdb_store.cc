@@ -238,6 +238,11 @@ Status RocksDbEventStore::OpenDb() {
   // open down; one thread loads them all.
   db_options.max_file_opening_threads = 1;
   db_options.paranoid_checks = true;
+  // Writers queued behind RocksDB's write-group leader (the sealing thread's chunks, vault
+  // writes from request threads) block at once instead of spinning on sched_yield() for
+  // up to 100 us: with dozens of request threads on two cores every yield is a context
+  // switch taken from the threads doing the work.
+  db_options.enable_write_thread_adaptive_yield = false;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
 
