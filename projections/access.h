@@ -201,7 +201,9 @@ class Access {
   // instead of a bucket array plus a heap node per entry (the check path's cache misses).
   // References into them are valid until the next insert: taken under the lock only.
   template <class V>
-  using PairMap = boost::unordered_flat_map<uint64_t, V>;
+  using PairMap = boost::unordered_flat_map<uint64_t, V, boost::hash<uint64_t>,
+                                            std::equal_to<uint64_t>,
+                                            BigAllocator<std::pair<const uint64_t, V>>>;
   PairMap<WorkspaceMember> ws_members_;   // (workspace, user)
   PairMap<AccountMember> account_members_;  // (account, user)
   std::vector<Partner> partners_;           // invitation order

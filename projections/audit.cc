@@ -48,27 +48,62 @@ std::string_view Audit::SubjectOf(const events::Event& event, std::string* scrat
       event);
 }
 
-namespace {
-
-void Add(std::vector<std::vector<uint64_t>>& index, uint32_t id, uint64_t p) {
-  if (id == kNone) return;
-  if (id >= index.size()) index.resize(std::max<size_t>(id + 1, index.size() * 3 / 2));
-  index[id].push_back(p);
+size_t Audit::Lists::Count(uint32_t v) const {
+  size_t n = 0;
+  if (static_cast<size_t>(v) + 1 < offsets.size()) n += offsets[v + 1] - offsets[v];
+  if (v < live.size()) n += live[v].size();
+  return n;
 }
 
-const std::vector<uint64_t>& Get(const std::vector<std::vector<uint64_t>>& index, uint32_t id) {
-  static const std::vector<uint64_t> kEmpty;
-  return id < index.size() ? index[id] : kEmpty;
+template <class F>
+void Audit::ForEachDimension(F&& f) {
+  f(by_account_, [](const AuditRow& r) { return r.account; });
+  f(by_workspace_, [](const AuditRow& r) { return r.workspace; });
+  f(by_actor_, [](const AuditRow& r) { return r.actor; });
+  f(by_subject_, [](const AuditRow& r) { return r.subject; });
+  f(by_type_, [](const AuditRow& r) { return static_cast<uint32_t>(r.type); });
 }
-
-}  // namespace
 
 void Audit::Index(uint64_t p, const AuditRow& row) {
-  Add(by_account_, row.account, p);
-  Add(by_workspace_, row.workspace, p);
-  Add(by_actor_, row.actor, p);
-  Add(by_subject_, row.subject, p);
-  Add(by_type_, row.type, p);
+  by_account_.Add(row.account, p);
+  by_workspace_.Add(row.workspace, p);
+  by_actor_.Add(row.actor, p);
+  by_subject_.Add(row.subject, p);
+  by_type_.Add(row.type, p);
+}
+
+void Audit::Seal() {
+  const uint64_t n = rows_.size();
+  if (n == sealed_) return;
+  if (n > UINT32_MAX) {  // positions no longer fit the sealed arrays: the live lists
+    for (uint64_t p = indexed_ + 1; p <= n; ++p) Index(p, rows_[p - 1]);
+    indexed_ = n;
+    return;
+  }
+  // A counting sort per dimension: count per value, prefix sums, then every position in
+  // ascending order to its value's range (so each range is sorted).
+  ForEachDimension([&](Lists& lists, auto value) {
+    BigVector<uint32_t> offsets;
+    for (const AuditRow& row : rows_) {
+      uint32_t v = value(row);
+      if (v == kNone) continue;
+      if (static_cast<size_t>(v) + 2 > offsets.size()) {
+        offsets.resize(std::max<size_t>(static_cast<size_t>(v) + 2, offsets.size() * 3 / 2));
+      }
+      ++offsets[v + 1];
+    }
+    for (size_t i = 1; i < offsets.size(); ++i) offsets[i] += offsets[i - 1];
+    BigVector<uint32_t> sealed(offsets.empty() ? 0 : offsets.back());
+    BigVector<uint32_t> next(offsets);
+    for (uint32_t p = 1; p <= n; ++p) {
+      uint32_t v = value(rows_[p - 1]);
+      if (v != kNone) sealed[next[v]++] = p;
+    }
+    lists.offsets = std::move(offsets);
+    lists.sealed = std::move(sealed);
+    std::vector<std::vector<uint64_t>>().swap(lists.live);
+  });
+  sealed_ = indexed_ = n;
 }
 
 uint32_t Audit::SubjectId(std::string_view subject, const Catalog& c, const EventIds& ids) {
@@ -100,7 +135,13 @@ void Audit::Apply(const events::RecordedEvent& r, const Catalog& c, const EventI
   if (!subject.empty()) row.subject = SubjectId(subject, c, ids);
   row.type = static_cast<uint16_t>(r.envelope.type);
   rows_.push_back(row);
-  Index(rows_.size(), row);
+  if (bulk_) return;  // unindexed until EndBulk
+  if (indexed_ + 1 == rows_.size()) {
+    Index(rows_.size(), row);
+    indexed_ = rows_.size();
+  } else {
+    Seal();  // a bulk catch-up that did not end with EndBulk
+  }
 }
 
 bool Audit::Matches(const AuditRow& row, const AuditSelector& s) const {
@@ -120,23 +161,34 @@ std::vector<uint64_t> Audit::Select(const AuditSelector& s, size_t limit, bool* 
   if (lo > hi) return out;
 
   // The most selective list among the filters used; nullptr = scan positions.
-  const std::vector<uint64_t>* best = nullptr;
-  auto consider = [&](bool use, const PositionLists& index, uint32_t key) {
+  const Lists* best = nullptr;
+  uint32_t best_key = kNone;
+  size_t best_count = 0;
+  bool none = false;  // a filter on kNone: nothing is indexed under it, nothing matches
+  auto consider = [&](bool use, const Lists& lists, uint32_t key) {
     if (!use) return;
-    const std::vector<uint64_t>* list = &Get(index, key);
-    if (best == nullptr || list->size() < best->size()) best = list;
+    none |= key == kNone;
+    size_t count = lists.Count(key);
+    if (best == nullptr || count < best_count) {
+      best = &lists;
+      best_key = key;
+      best_count = count;
+    }
   };
   consider(s.use_account, by_account_, s.account);
   consider(s.use_workspace, by_workspace_, s.workspace);
   consider(s.use_actor, by_actor_, s.actor);
   consider(s.use_subject, by_subject_, s.subject);
   consider(s.use_type, by_type_, s.type);
+  if (none) return out;
 
+  bool stopped = false;
   auto take = [&](uint64_t p) -> bool {  // false: stop
     if (!Matches(rows_[p - 1], s)) return true;
     if (out.size() == limit) {
       *more = true;
       *next = p;
+      stopped = true;
       return false;
     }
     out.push_back(p);
@@ -146,12 +198,24 @@ std::vector<uint64_t> Audit::Select(const AuditSelector& s, size_t limit, bool* 
     for (uint64_t p = lo; p <= hi; ++p) {
       if (!take(p)) break;
     }
-  } else {
-    for (auto it = std::lower_bound(best->begin(), best->end(), lo);
-         it != best->end() && *it <= hi; ++it) {
+    return out;
+  }
+  // Sealed, live, then unindexed positions: each part ascending, the parts in order.
+  if (static_cast<size_t>(best_key) + 1 < best->offsets.size() && lo <= sealed_) {
+    auto first = best->sealed.begin() + best->offsets[best_key];
+    auto last = best->sealed.begin() + best->offsets[best_key + 1];
+    for (auto it = std::lower_bound(first, last, lo); it != last && *it <= hi; ++it) {
       if (!take(*it)) break;
     }
   }
+  if (!stopped && best_key < best->live.size()) {
+    const std::vector<uint64_t>& list = best->live[best_key];
+    for (auto it = std::lower_bound(list.begin(), list.end(), lo); it != list.end() && *it <= hi;
+         ++it) {
+      if (!take(*it)) break;
+    }
+  }
+  for (uint64_t p = std::max(lo, indexed_ + 1); !stopped && p <= hi; ++p) take(p);
   return out;
 }
 
@@ -160,16 +224,38 @@ std::vector<uint64_t> Audit::ByActorNewestFirst(uint32_t actor, uint64_t before,
   *more = false;
   *next = 0;
   std::vector<uint64_t> out;
-  const auto& list = Get(by_actor_, actor);
-  auto end = before == 0 ? list.end() : std::lower_bound(list.begin(), list.end(), before);
-  while (end != list.begin()) {
-    --end;
+  uint64_t top = before == 0 ? rows_.size() : std::min<uint64_t>(before - 1, rows_.size());
+  bool stopped = false;
+  auto take = [&](uint64_t p) -> bool {  // false: stop
     if (out.size() == limit) {
       *more = true;
-      *next = *end + 1;  // exclusive bound that includes *end
-      break;
+      *next = p + 1;  // exclusive bound that includes p
+      stopped = true;
+      return false;
     }
-    out.push_back(*end);
+    out.push_back(p);
+    return true;
+  };
+  // Unindexed, live, then sealed positions, each newest first.
+  for (uint64_t p = top; !stopped && p > indexed_; --p) {
+    if (rows_[p - 1].actor == actor && !take(p)) break;
+  }
+  if (!stopped && actor < by_actor_.live.size()) {
+    const std::vector<uint64_t>& list = by_actor_.live[actor];
+    auto end = std::upper_bound(list.begin(), list.end(), top);
+    while (end != list.begin()) {
+      --end;
+      if (!take(*end)) break;
+    }
+  }
+  if (!stopped && static_cast<size_t>(actor) + 1 < by_actor_.offsets.size()) {
+    auto first = by_actor_.sealed.begin() + by_actor_.offsets[actor];
+    auto last = by_actor_.sealed.begin() + by_actor_.offsets[actor + 1];
+    auto end = std::upper_bound(first, last, top);
+    while (end != first) {
+      --end;
+      if (!take(*end)) break;
+    }
   }
   return out;
 }
@@ -206,8 +292,8 @@ bool Audit::Load(Reader& r) {
     uint32_t type = r.U32();
     if (type > UINT16_MAX) r.Fail();
     row.type = static_cast<uint16_t>(type);
-    Index(i + 1, row);
   }
+  if (r.ok()) Seal();
   return r.ok();
 }
 

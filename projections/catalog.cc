@@ -29,7 +29,7 @@ void Interner::Insert(const Slot& slot) {
 
 void Interner::Grow() {
   size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
-  std::vector<Slot> old(capacity, Slot{});
+  BigVector<Slot> old(capacity, Slot{});
   old.swap(slots_);
   mask_ = capacity - 1;
   for (const Slot& slot : old) {

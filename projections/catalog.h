@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "events/event_types.h"
 #include "policy/policy.h"
+#include "projections/big_alloc.h"
 #include "projections/serde.h"
 
 namespace roster::projections {
@@ -93,7 +94,7 @@ class Interner {
   void Grow();
 
   std::deque<std::string> names_;  // deque: elements never move, so views stay valid
-  std::vector<Slot> slots_;
+  BigVector<Slot> slots_;
   size_t mask_ = 0;
   // Intern() only (the apply path, under the exclusive lock; Find() never touches it):
   // a copy of the slot last interned per hash bucket, in 32 KiB that stay in cache. Names
@@ -234,7 +235,7 @@ class Catalog {
   std::vector<UserInfo> user_info_;
   // times_[p-1]: running maximum of recorded_at up to p (recorded_at should not go
   // backwards; if a clock ever did, this keeps "at=T" well defined).
-  std::vector<Micros> times_;
+  BigVector<Micros> times_;
 };
 
 }  // namespace roster::projections

@@ -263,9 +263,11 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
   // store, not copied) while this thread applies, so the two costs overlap. Applied
   // chunks go back to the reader, which destroys their events and reuses the vector:
   // freeing a chunk's strings is not the applying thread's work.
+  State* bulk = nullptr;  // the state put in bulk mode (a rebuild may swap state_)
   {
     std::unique_lock lock(mu_);
-    state_->Reserve(to);
+    bulk = state_.get();
+    bulk->BeginBulk(to);
   }
   ChunkQueue queue(options_.pipeline_depth);
   ChunkQueue spent(options_.pipeline_depth + 2);
@@ -306,6 +308,10 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
   abort = true;
   queue.Close();
   reader.join();
+  {
+    std::unique_lock lock(mu_);
+    if (state_.get() == bulk) bulk->EndBulk();  // a retired state is never queried again
+  }
   NotifyWaiters();
   return st.ok() ? problem : st;
 }

@@ -268,8 +268,10 @@ InvitationView RenderInvitation(const Catalog& c, const projections::Invitation&
   v.workspace_id = c.workspaces.Name(inv.workspace);
   v.email = std::move(email);
   v.role = c.labels.Name(inv.role);
-  v.access = inv.access;
-  v.scope = inv.scope;
+  if (inv.extras) {
+    v.access = inv.extras->access;
+    v.scope = inv.extras->scope;
+  }
   v.status = InviteStateName(inv.state);
   if (inv.state == InviteState::kPending && now >= inv.expires_at) v.status = "expired";
   v.invited_by = ByOf(c, inv.invited_by);
@@ -332,7 +334,7 @@ Result<LinkView> Queries::InviteLink(std::string_view workspace) const {
   return v;
 }
 
-PartnerView Queries::RenderPartner(const projections::Partner& pr) const {
+Result<PartnerView> Queries::RenderPartner(const projections::Partner& pr) const {
   const Catalog& c = s_.catalog;
   PartnerView v;
   v.partner_id = c.labels.Name(pr.id);
@@ -342,13 +344,15 @@ PartnerView Queries::RenderPartner(const projections::Partner& pr) const {
   v.access_level = c.labels.Name(pr.level);
   v.sets = pr.sets;
   v.position = s_.position();
-  for (const PartnerEvent& e : s_.team.PartnerHistory(pr.id)) {
+  for (const PartnerEvent* e : s_.team.PartnerHistory(pr.id)) {
+    auto read = store_.Read(e->position);  // the event itself, as audit entries do
+    if (!read.ok()) return read.error();
     PartnerHistoryItem item;
-    item.position = e.position;
-    item.type = events::TypeName(e.event);
-    item.at = e.at;
-    item.actor = c.labels.Name(e.actor);
-    item.fields = events::EventToJson(e.event);
+    item.position = e->position;
+    item.type = events::TypeName(read->event);
+    item.at = e->at;
+    item.actor = c.labels.Name(e->actor);
+    item.fields = events::EventToJson(read->event);
     item.fields.erase("workspace_id");
     item.fields.erase("partner_id");
     v.history.push_back(std::move(item));
@@ -363,7 +367,9 @@ Result<PartnersResult> Queries::Partners(std::string_view workspace) const {
   PartnersResult out;
   out.position = s_.position();
   for (uint32_t index : s_.access.WorkspacePartners(ws)) {
-    out.partners.push_back(RenderPartner(s_.access.partner_at(index)));
+    auto v = RenderPartner(s_.access.partner_at(index));
+    if (!v.ok()) return v.error();
+    out.partners.push_back(std::move(v).value());
   }
   return out;
 }
@@ -488,9 +494,9 @@ Result<NotificationsResult> Queries::Notifications(std::string_view user_id,
   uint32_t user = c.users.Find(user_id);
   if (user == kNone) return out;
   std::vector<const Note*> notes;
-  auto collect = [&](const std::vector<Note>& list) {
-    for (const Note& n : list) {
-      if (before == 0 || n.position < before) notes.push_back(&n);
+  auto collect = [&](const std::vector<const Note*>& list) {
+    for (const Note* n : list) {
+      if (before == 0 || n->position < before) notes.push_back(n);
     }
   };
   collect(s_.team.UserNotes(user));

@@ -64,7 +64,7 @@ class Queries {
   std::string DisplayActor(std::string_view actor) const;
   std::string Summarize(const events::RecordedEvent& r) const;
   boost::json::object Data(const events::Event& event) const;
-  PartnerView RenderPartner(const projections::Partner& partner) const;
+  Result<PartnerView> RenderPartner(const projections::Partner& partner) const;
 
   const State& s_;
   const storage::EventStore& store_;

@@ -7,7 +7,9 @@ namespace {
 
 constexpr std::string_view kMagic = "RPRJ";
 // 2: template role names get their label ids when the workspace is created.
-constexpr uint64_t kFormatVersion = 2;
+// 3: team: email keys before invitations (which refer to them by id); partner history
+//    keeps position, time and actor only (the events are read back from the store).
+constexpr uint64_t kFormatVersion = 3;
 
 template <class F>
 std::string Section(F&& save) {

@@ -1,7 +1,7 @@
 // All projectors together, applied in a fixed order (catalog, access, team, audit), with
 // the snapshot format and per-projector digests.
 //
-// Snapshot bytes (docs/projections.md): "RPRJ", then a varint format version (1), the
+// Snapshot bytes (docs/projections.md): "RPRJ", then a varint format version (kFormatVersion in state.cc), the
 // position, the four projector sections (length-prefixed), and a SHA-256 of everything
 // before it. Every projector serializes canonically (hash maps in key order), so the
 // section bytes are also what the digests hash: a projector rebuilt from zero has the
@@ -40,8 +40,17 @@ class State {
   // head): no reallocation copies and page faults of the doubled arrays on the way.
   void Reserve(uint64_t events) {
     catalog.Reserve(events);
+    team.Reserve(events);
     audit.Reserve(events);
   }
+  // A bulk catch-up (start-up, rebuild, replay): derived indexes that are cheaper to build
+  // in one pass at the end (the audit position lists) wait for EndBulk. Queries in between
+  // give the same answers (they scan what is not indexed yet).
+  void BeginBulk(uint64_t head) {
+    Reserve(head);
+    audit.BeginBulk();
+  }
+  void EndBulk() { audit.EndBulk(); }
 
   std::string Serialize() const;
   // kCorruption when the bytes are not a snapshot this version wrote (bad magic, version,

@@ -1,6 +1,7 @@
 #include "projections/team.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "events/codec.h"
 #include "projections/fields.h"
@@ -17,34 +18,46 @@ std::vector<typename M::key_type> SortedKeys(const M& m) {
   return keys;
 }
 
-void SaveNotes(Writer& w, const std::vector<Note>& notes) {
+void SaveNotes(Writer& w, const std::vector<const Note*>& notes) {
   w.U64(notes.size());
   uint64_t prev = 0;
-  for (const Note& n : notes) {
-    w.U64(n.position - prev);
-    prev = n.position;
-    w.I64(n.at);
-    w.U8(static_cast<uint8_t>(n.kind));
-    w.U32(n.a);
-    w.U32(n.b);
-    w.U32(n.c);
+  for (const Note* n : notes) {
+    w.U64(n->position - prev);
+    prev = n->position;
+    w.I64(n->at);
+    w.U8(static_cast<uint8_t>(n->kind));
+    w.U32(n->a);
+    w.U32(n->b);
+    w.U32(n->c);
   }
 }
 
-std::vector<Note> LoadNotes(Reader& r) {
-  std::vector<Note> notes(r.Count(7));
+// Appends the notes of one owner; false when corrupt.
+bool LoadNotes(Reader& r, uint32_t owner, Chains<Note>& chains) {
+  size_t n = r.Count(7);
   uint64_t prev = 0;
-  for (Note& n : notes) {
-    n.position = prev + r.U64();
-    prev = n.position;
-    n.at = r.I64();
-    n.kind = static_cast<NoteKind>(r.U8());
-    if (static_cast<uint8_t>(n.kind) > static_cast<uint8_t>(NoteKind::kJoined)) r.Fail();
-    n.a = r.U32();
-    n.b = r.U32();
-    n.c = r.U32();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    Note note;
+    note.position = prev + r.U64();
+    prev = note.position;
+    note.at = r.I64();
+    note.kind = static_cast<NoteKind>(r.U8());
+    if (static_cast<uint8_t>(note.kind) > static_cast<uint8_t>(NoteKind::kJoined)) r.Fail();
+    note.a = r.U32();
+    note.b = r.U32();
+    note.c = r.U32();
+    chains.Add(owner, note);
   }
-  return notes;
+  return r.ok();
+}
+
+std::shared_ptr<const GrantExtras> InvitationExtras(const events::AccessMap& access,
+                                                    const events::Scope& scope) {
+  if (access.empty() && scope.Unrestricted()) return nullptr;
+  auto x = std::make_shared<GrantExtras>();
+  x->access = access;
+  x->scope = scope;
+  return x;
 }
 
 template <class T>
@@ -54,6 +67,19 @@ T& Slot(std::vector<T>& v, uint32_t id, const T& fill = T()) {
 }
 
 }  // namespace
+
+std::string_view Team::Pool(std::string_view s) {
+  if (s.empty()) return {};
+  if (pool_used_ + s.size() > pool_size_) {
+    pool_size_ = std::max<size_t>(s.size(), 1 << 20);
+    pool_.push_back(std::make_unique_for_overwrite<char[]>(pool_size_));
+    pool_used_ = 0;
+  }
+  char* at = pool_.back().get() + pool_used_;
+  std::memcpy(at, s.data(), s.size());
+  pool_used_ += s.size();
+  return {at, s.size()};
+}
 
 void Team::Apply(const events::RecordedEvent& r, const Catalog& /*catalog*/, const Access& access,
                  const EventIds& ids) {
@@ -67,7 +93,7 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& /*catalog*/, con
   // Every id below was resolved once by Catalog::Apply (ids): no string lookups here.
   auto note_user = [&](NoteKind kind, uint32_t a, uint32_t b = kNone, uint32_t cc = kNone) {
     if (ids.user == kNone) return;
-    Slot(user_notes_, ids.user).push_back(Note{p, t, kind, a, b, cc});
+    user_notes_.Add(ids.user, Note{p, t, kind, a, b, cc});
   };
   auto find_invitation = [&]() -> Invitation* {
     uint32_t label = ids.item;
@@ -79,11 +105,11 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& /*catalog*/, con
     uint32_t label = ids.item;
     const Partner* pr = access.FindPartner(label);
     if (pr == nullptr) return;
-    partner_history_[label].push_back(PartnerEvent{p, t, actor, r.event});
+    partner_history_.Add(label, PartnerEvent{p, t, actor});
     for (uint32_t user : access.AccountUsers(pr->partner_account)) {
       const AccountMember* m = access.FindAccountMember(pr->partner_account, user);
       if (m != nullptr && m->live) {
-        Slot(user_notes_, user).push_back(Note{p, t, kind, pr->workspace, pr->partner_account, b});
+        user_notes_.Add(user, Note{p, t, kind, pr->workspace, pr->partner_account, b});
       }
     }
   };
@@ -119,36 +145,33 @@ void Team::Apply(const events::RecordedEvent& r, const Catalog& /*catalog*/, con
             Invitation inv;
             inv.id = label;
             inv.workspace = ws;
-            inv.email_key = e.email_key.data;
-            inv.subject = e.subject;
+            inv.email_key = email_keys_.Intern(e.email_key.data);
+            inv.subject = Pool(e.subject);
             inv.role = ids.role;
-            inv.access = e.access;
-            inv.scope = e.scope;
+            inv.extras = InvitationExtras(e.access, e.scope);
             inv.invited_by = actor;
             inv.sent_position = p;
             inv.first_sent_at = t;
             inv.sent_at = t;
             inv.expires_at = e.expires_at;
             auto index = static_cast<uint32_t>(invitations_.size());
+            uint32_t key = inv.email_key;
             invitations_.push_back(std::move(inv));
             Slot(invitation_index_, label, kNone) = index;
             Slot(ws_invitations_, ws).push_back(index);
-            Slot(email_notes_, email_keys_.Intern(e.email_key.data)).push_back(
-                Note{p, t, NoteKind::kInvited, ws, ids.role});
+            email_notes_.Add(key, Note{p, t, NoteKind::kInvited, ws, ids.role});
           },
           [&](const events::InviteResent& e) {
             if (Invitation* inv = find_invitation()) {
               inv->sent_at = t;
               inv->expires_at = e.expires_at;
-              Slot(email_notes_, email_keys_.Intern(inv->email_key))
-                  .push_back(Note{p, t, NoteKind::kInviteResent, ws});
+              email_notes_.Add(inv->email_key, Note{p, t, NoteKind::kInviteResent, ws});
             }
           },
           [&](const events::InviteCancelled&) {
             if (Invitation* inv = find_invitation()) {
               inv->state = InviteState::kCancelled;
-              Slot(email_notes_, email_keys_.Intern(inv->email_key))
-                  .push_back(Note{p, t, NoteKind::kInviteCancelled, ws});
+              email_notes_.Add(inv->email_key, Note{p, t, NoteKind::kInviteCancelled, ws});
             }
           },
           [&](const events::InviteSuperseded&) {
@@ -232,21 +255,8 @@ const std::vector<uint32_t>& Team::WorkspaceInvitations(uint32_t ws) const {
   return ws < ws_invitations_.size() ? ws_invitations_[ws] : kEmpty;
 }
 
-const std::vector<PartnerEvent>& Team::PartnerHistory(uint32_t label) const {
-  static const std::vector<PartnerEvent> kEmpty;
-  auto it = partner_history_.find(label);
-  return it == partner_history_.end() ? kEmpty : it->second;
-}
-
-const std::vector<Note>& Team::UserNotes(uint32_t user) const {
-  static const std::vector<Note> kEmpty;
-  return user < user_notes_.size() ? user_notes_[user] : kEmpty;
-}
-
-const std::vector<Note>& Team::EmailNotes(const std::string& key) const {
-  static const std::vector<Note> kEmpty;
-  uint32_t id = email_keys_.Find(key);
-  return id < email_notes_.size() ? email_notes_[id] : kEmpty;
+std::vector<const Note*> Team::EmailNotes(std::string_view key) const {
+  return email_notes_.List(email_keys_.Find(key));
 }
 
 std::string_view Team::NoteKindName(NoteKind kind) {
@@ -336,15 +346,22 @@ std::string Team::NoteText(const Note& n, const Catalog& c) {
 }
 
 void Team::Save(Writer& w) const {
+  // Email keys first (invitations refer to them by id), in first-seen order
+  // (deterministic for a given log), each with its notes.
+  w.U64(email_keys_.size());
+  for (uint32_t id = 0; id < email_keys_.size(); ++id) {
+    w.Str(email_keys_.Name(id));
+    SaveNotes(w, email_notes_.List(id));
+  }
   w.U64(invitations_.size());
   for (const Invitation& inv : invitations_) {
     w.U32(inv.id);
     w.U32(inv.workspace);
-    w.Str(inv.email_key);
+    w.U32(inv.email_key);
     w.Str(inv.subject);
     w.U32(inv.role);
-    w.Access(inv.access);
-    w.Scope(inv.scope);
+    w.Access(inv.extras ? inv.extras->access : events::AccessMap{});
+    w.Scope(inv.extras ? inv.extras->scope : events::Scope{});
     w.U8(static_cast<uint8_t>(inv.state));
     w.U32(inv.invited_by);
     w.U64(inv.sent_position);
@@ -364,58 +381,63 @@ void Team::Save(Writer& w) const {
     w.U64(l.created_position);
     w.I64(l.updated_at);
   }
-  auto partner_keys = SortedKeys(partner_history_);
-  w.U64(partner_keys.size());
-  for (uint32_t label : partner_keys) {
-    const auto& history = partner_history_.at(label);
+  size_t partners = 0;
+  for (uint32_t label = 0; label < partner_history_.OwnerBound(); ++label) {
+    partners += !partner_history_.Empty(label);
+  }
+  w.U64(partners);
+  for (uint32_t label = 0; label < partner_history_.OwnerBound(); ++label) {
+    if (partner_history_.Empty(label)) continue;
+    auto history = partner_history_.List(label);
     w.U32(label);
     w.U64(history.size());
-    for (const PartnerEvent& e : history) {
-      w.U64(e.position);
-      w.I64(e.at);
-      w.U32(e.actor);
-      w.U32(static_cast<uint32_t>(events::TypeOf(e.event)));
-      w.Str(events::EncodeEvent(e.event));
+    for (const PartnerEvent* e : history) {
+      w.U64(e->position);
+      w.I64(e->at);
+      w.U32(e->actor);
     }
   }
   size_t users = 0;
-  for (const auto& notes : user_notes_) users += !notes.empty();
+  for (uint32_t user = 0; user < user_notes_.OwnerBound(); ++user) users += !user_notes_.Empty(user);
   w.U64(users);
-  for (uint32_t user = 0; user < user_notes_.size(); ++user) {
-    if (user_notes_[user].empty()) continue;
+  for (uint32_t user = 0; user < user_notes_.OwnerBound(); ++user) {
+    if (user_notes_.Empty(user)) continue;
     w.U32(user);
-    SaveNotes(w, user_notes_[user]);
-  }
-  // Email keys in first-seen order (deterministic for a given log).
-  w.U64(email_keys_.size());
-  for (uint32_t id = 0; id < email_keys_.size(); ++id) {
-    w.Str(email_keys_.Name(id));
-    SaveNotes(w, id < email_notes_.size() ? email_notes_[id] : std::vector<Note>{});
+    SaveNotes(w, user_notes_.List(user));
   }
 }
 
 bool Team::Load(Reader& r, const Catalog&) {
+  size_t n = r.Count(2);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    std::string key = r.Str();
+    if (email_keys_.Find(key) != kNone) return false;
+    if (!LoadNotes(r, email_keys_.Intern(key), email_notes_)) return false;
+  }
   invitations_.resize(r.Count(8));
   for (uint32_t i = 0; i < invitations_.size() && r.ok(); ++i) {
     Invitation& inv = invitations_[i];
     inv.id = r.U32();
     inv.workspace = r.U32();
-    inv.email_key = r.Str();
-    inv.subject = r.Str();
+    inv.email_key = r.U32();
+    inv.subject = Pool(r.View());
     inv.role = r.U32();
-    inv.access = r.Access();
-    inv.scope = r.Scope();
+    events::AccessMap access = r.Access();
+    events::Scope scope = r.Scope();
+    inv.extras = InvitationExtras(access, scope);
     inv.state = static_cast<InviteState>(r.U8() & 3);
     inv.invited_by = r.U32();
     inv.sent_position = r.U64();
     inv.first_sent_at = r.I64();
     inv.sent_at = r.I64();
     inv.expires_at = r.I64();
-    if (inv.id == kNone || inv.workspace == kNone) return false;
+    if (inv.id == kNone || inv.workspace == kNone || inv.email_key >= email_keys_.size()) {
+      return false;
+    }
     Slot(invitation_index_, inv.id, kNone) = i;
     Slot(ws_invitations_, inv.workspace).push_back(i);
   }
-  size_t n = r.Count(4);
+  n = r.Count(4);
   for (size_t i = 0; i < n && r.ok(); ++i) {
     InviteLink& l = links_[r.U32()];
     l.role = r.U32();
@@ -426,34 +448,27 @@ bool Team::Load(Reader& r, const Catalog&) {
     l.updated_at = r.I64();
   }
   n = r.Count(2);
+  uint32_t prev_label = 0;
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    auto& history = partner_history_[r.U32()];
-    size_t m = r.Count(5);
+    uint32_t label = r.U32();
+    if (label >= 1u << 30 || (i > 0 && label <= prev_label)) return false;
+    prev_label = label;
+    size_t m = r.Count(3);
     for (size_t j = 0; j < m && r.ok(); ++j) {
       PartnerEvent e;
       e.position = r.U64();
       e.at = r.I64();
       e.actor = r.U32();
-      auto type = static_cast<events::EventType>(r.U32());
-      std::string_view payload = r.View();
-      if (!r.ok()) return false;
-      auto decoded = events::DecodeEvent(type, payload);
-      if (!decoded.ok()) return false;
-      e.event = std::move(decoded).value();
-      history.push_back(std::move(e));
+      partner_history_.Add(label, e);
     }
   }
   n = r.Count(2);
+  uint32_t prev_user = 0;
   for (size_t i = 0; i < n && r.ok(); ++i) {
     uint32_t user = r.U32();
-    if (user >= 1u << 30) return false;
-    Slot(user_notes_, user) = LoadNotes(r);
-  }
-  n = r.Count(2);
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    std::string key = r.Str();
-    if (email_keys_.Find(key) != kNone) return false;
-    Slot(email_notes_, email_keys_.Intern(key)) = LoadNotes(r);
+    if (user >= 1u << 30 || (i > 0 && user <= prev_user)) return false;
+    prev_user = user;
+    if (!LoadNotes(r, user, user_notes_)) return false;
   }
   return r.ok();
 }

@@ -8,6 +8,9 @@
 // time from ids (names of workspaces and accounts never change).
 #pragma once
 
+#include <algorithm>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -19,14 +22,50 @@ namespace roster::projections {
 
 enum class InviteState : uint8_t { kPending = 0, kAccepted = 1, kCancelled = 2, kSuperseded = 3 };
 
+// Append-only records of many owners (users, email keys, partners) in one arena, each
+// linked to its owner's previous record: adding one appends to two sequential arrays and
+// touches one 4-byte slot per owner, instead of growing a vector per owner (an allocation
+// and a cache miss at each growth, and the page faults of a million small blocks).
+template <class T>
+class Chains {
+ public:
+  void Add(uint32_t owner, const T& item) {
+    if (owner >= last_.size()) last_.resize(std::max<size_t>(owner + 1, last_.size() * 3 / 2), kNone);
+    prev_.push_back(last_[owner]);
+    last_[owner] = static_cast<uint32_t>(items_.size());
+    items_.push_back(item);
+  }
+  void Reserve(size_t n) {
+    items_.reserve(n);
+    prev_.reserve(n);
+  }
+  // The owner's records, oldest first.
+  std::vector<const T*> List(uint32_t owner) const {
+    std::vector<const T*> out;
+    for (uint32_t i = owner < last_.size() ? last_[owner] : kNone; i != kNone; i = prev_[i]) {
+      out.push_back(&items_[i]);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+  bool Empty(uint32_t owner) const { return owner >= last_.size() || last_[owner] == kNone; }
+  // Owners with at least one record are below this bound.
+  size_t OwnerBound() const { return last_.size(); }
+
+ private:
+  BigVector<T> items_;        // in insertion order
+  BigVector<uint32_t> prev_;  // prev_[i]: the owner's record before items_[i], kNone: none
+  std::vector<uint32_t> last_;  // by owner: its newest record, kNone: none
+};
+
 struct Invitation {
   uint32_t id = kNone;  // label id of invitation_id
   uint32_t workspace = kNone;
-  std::string email_key;
-  std::string subject;
+  uint32_t email_key = kNone;  // Team::EmailKey(): id among the email keys the team saw
+  std::string_view subject;    // in the team's string pool (stable)
   uint32_t role = kNone;  // label id
-  events::AccessMap access;
-  events::Scope scope;
+  // Module overrides and scope; null (most invitations) when neither restricts.
+  std::shared_ptr<const GrantExtras> extras;
   InviteState state = InviteState::kPending;
   uint32_t invited_by = kNone;  // label id of the actor
   uint64_t sent_position = 0;
@@ -44,12 +83,12 @@ struct InviteLink {
   Micros updated_at = 0;
 };
 
-// One event of a partner relationship, kept whole for the detail page's history.
+// One event of a partner relationship; the detail page reads the event itself back from
+// the store (queries.h), as audit entries do.
 struct PartnerEvent {
   uint64_t position = 0;
   Micros at = 0;
   uint32_t actor = kNone;
-  events::Event event;
 };
 
 enum class NoteKind : uint8_t {
@@ -104,9 +143,15 @@ class Team {
     auto it = links_.find(ws);
     return it == links_.end() ? nullptr : &it->second;
   }
-  const std::vector<PartnerEvent>& PartnerHistory(uint32_t partner_label) const;
-  const std::vector<Note>& UserNotes(uint32_t user) const;
-  const std::vector<Note>& EmailNotes(const std::string& email_key) const;
+  // Oldest first; the pointers stay valid until the next Apply.
+  std::vector<const PartnerEvent*> PartnerHistory(uint32_t partner_label) const {
+    return partner_history_.List(partner_label);
+  }
+  std::vector<const Note*> UserNotes(uint32_t user) const { return user_notes_.List(user); }
+  std::vector<const Note*> EmailNotes(std::string_view email_key) const;
+  const std::string& EmailKey(const Invitation& inv) const { return email_keys_.Name(inv.email_key); }
+  // Room for a log of `events` (a catch-up knows the head): at most about one note each.
+  void Reserve(uint64_t events) { user_notes_.Reserve(events); }
 
   static std::string_view NoteKindName(NoteKind kind);
   static std::string NoteText(const Note& note, const Catalog& catalog);
@@ -116,15 +161,20 @@ class Team {
   bool Load(Reader& r, const Catalog& catalog);
 
  private:
-  std::vector<Invitation> invitations_;                    // sent order
+  std::string_view Pool(std::string_view s);  // a stable copy in pool_
+
+  BigVector<Invitation> invitations_;                      // sent order
   // Indexed by dense ids (label, workspace, user, email key id): no hashing on apply.
   std::vector<uint32_t> invitation_index_;                 // label → index (kNone: none)
   std::vector<std::vector<uint32_t>> ws_invitations_;       // derived
   boost::unordered_flat_map<uint32_t, InviteLink> links_;  // by workspace
-  boost::unordered_flat_map<uint32_t, std::vector<PartnerEvent>> partner_history_;  // by label
-  std::vector<std::vector<Note>> user_notes_;   // by user id
-  Interner email_keys_;                           // email keys that received notes
-  std::vector<std::vector<Note>> email_notes_;  // by email_keys_ id
+  Chains<PartnerEvent> partner_history_;  // by partner label
+  Chains<Note> user_notes_;                // by user id
+  Interner email_keys_;                    // email keys of invitations (and their notes)
+  Chains<Note> email_notes_;               // by email_keys_ id
+  // Invitation subjects, back to back in blocks that never move.
+  std::vector<std::unique_ptr<char[]>> pool_;
+  size_t pool_used_ = 0, pool_size_ = 0;
 };
 
 }  // namespace roster::projections
