@@ -117,8 +117,12 @@ uint32_t Catalog::SeeUser(std::string_view id, const events::Bytes& key,
   return user;
 }
 
+namespace {
+uint64_t SlotKey(uint32_t ws, uint32_t label) { return (static_cast<uint64_t>(ws) << 32) | label; }
+}  // namespace
+
 // Template roles get their label ids here (at creation), so every slot has one.
-void Catalog::LinkTemplate(WorkspaceInfo& ws) {
+void Catalog::LinkTemplate(uint32_t w, WorkspaceInfo& ws) {
   ws.tmpl = policy::FindTemplate(ws.template_name);
   if (ws.tmpl != nullptr) {
     for (const auto& [name, patterns] : ws.tmpl->roles) {
@@ -128,22 +132,19 @@ void Catalog::LinkTemplate(WorkspaceInfo& ws) {
       slot->template_patterns = &patterns;
     }
   }
-  ws.slots_by_label.clear();
   for (const auto& [name, slot] : ws.roles) {
     uint32_t label = labels.Find(name);
-    if (label != kNone) ws.slots_by_label.emplace_back(label, slot.get());
+    if (label != kNone) slots_by_label_[SlotKey(w, label)] = slot.get();
   }
 }
 
 RoleSlot* Catalog::EnsureSlot(uint32_t w, std::string_view role, uint32_t label) {
   if (role.empty() || w == kNone) return nullptr;
-  WorkspaceInfo& ws = *workspace_info_[w];
-  for (const auto& [l, slot] : ws.slots_by_label) {
-    if (l == label) return slot;
-  }
-  auto& slot = ws.roles[std::string(role)];
+  auto [it, inserted] = slots_by_label_.try_emplace(SlotKey(w, label), nullptr);
+  if (!inserted) return it->second;
+  auto& slot = workspace_info_[w]->roles[std::string(role)];
   if (!slot) slot = std::make_unique<RoleSlot>();
-  ws.slots_by_label.emplace_back(label, slot.get());
+  it->second = slot.get();
   return slot.get();
 }
 
@@ -223,7 +224,7 @@ EventIds Catalog::Apply(const events::RecordedEvent& r) {
             info.created_position = env.position;
             info.created_at = env.recorded_at;
             info.created_by = ids.actor;
-            LinkTemplate(info);
+            LinkTemplate(ws, info);
             if (account != kNone) account_info_[account].workspaces.push_back(ws);
           },
           [&](const events::RoleDefined& e) {
@@ -361,8 +362,10 @@ bool Catalog::Load(Reader& r) {
     if (!r.ok()) return false;
   }
   workspace_info_.clear();
+  slots_by_label_.clear();
   workspace_info_.resize(r.Count(1));
-  for (auto& p : workspace_info_) {
+  for (uint32_t w = 0; w < workspace_info_.size(); ++w) {
+    auto& p = workspace_info_[w];
     p = std::make_unique<WorkspaceInfo>();
     WorkspaceInfo& ws = *p;
     ws.created = r.Bool();
@@ -387,7 +390,7 @@ bool Catalog::Load(Reader& r) {
       ws.roles.emplace(std::move(name), std::move(slot));
     }
     if (!r.ok()) return false;
-    LinkTemplate(ws);
+    LinkTemplate(w, ws);
   }
   user_info_.assign(r.Count(1), UserInfo{});
   for (auto& u : user_info_) {

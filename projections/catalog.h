@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "base/clock.h"
 #include "events/event_types.h"
 #include "policy/policy.h"
@@ -142,19 +144,9 @@ struct WorkspaceInfo {
   const policy::Template* tmpl = nullptr;  // derived from template_name
   std::map<std::string, std::unique_ptr<RoleSlot>, std::less<>> roles;
 
-  // Every slot of `roles` by the label id of its name: the apply path finds a slot by
-  // comparing integers in a short vector instead of walking the map by string.
-  std::vector<std::pair<uint32_t, RoleSlot*>> slots_by_label;
-
   const RoleSlot* Slot(std::string_view role) const {
     auto it = roles.find(role);
     return it == roles.end() ? nullptr : it->second.get();
-  }
-  const RoleSlot* SlotByLabel(uint32_t label) const {
-    for (const auto& [l, slot] : slots_by_label) {
-      if (l == label) return slot;
-    }
-    return nullptr;
   }
   bool ExistsAt(uint64_t position) const { return created && created_position <= position; }
 };
@@ -228,11 +220,14 @@ class Catalog {
   uint32_t SeeUser(std::string_view id, const events::Bytes& key, const std::string& subject);
   // The slot of `role` (label id `label`) in workspace `ws`, created when missing.
   RoleSlot* EnsureSlot(uint32_t ws, std::string_view role, uint32_t label);
-  void LinkTemplate(WorkspaceInfo& ws);
+  void LinkTemplate(uint32_t w, WorkspaceInfo& ws);
 
   std::vector<AccountInfo> account_info_;
   std::vector<std::unique_ptr<WorkspaceInfo>> workspace_info_;
   std::vector<UserInfo> user_info_;
+  // Derived: every role slot by (workspace id, label id of its name), so the apply path
+  // finds a slot with one probe of a flat table instead of through the workspace record.
+  boost::unordered_flat_map<uint64_t, RoleSlot*> slots_by_label_;
   // times_[p-1]: running maximum of recorded_at up to p (recorded_at should not go
   // backwards; if a clock ever did, this keeps "at=T" well defined).
   BigVector<Micros> times_;
