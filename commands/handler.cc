@@ -1,6 +1,6 @@
 #include "commands/handler.h"
 
-#include <limits>
+#include <algorithm>
 
 #include "base/crypto.h"
 #include "commands/result_codec.h"
@@ -68,7 +68,11 @@ struct CommandHandler::Routed {
 
 CommandHandler::CommandHandler(storage::EventStore& store, const Clock& clock,
                                HandlerOptions options)
-    : store_(store), clock_(clock), options_(options) {
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      slots_(std::max<size_t>(1, options.account_cache_entries)),
+      remembered_(std::max<size_t>(1, options.idempotency_cache_entries)) {
   if (options_.ids == nullptr) {
     owned_ids_ = std::make_unique<RandomIdSource>();  // thread-safe by itself
     ids_ = owned_ids_.get();
@@ -77,7 +81,15 @@ CommandHandler::CommandHandler(storage::EventStore& store, const Clock& clock,
     ids_ = owned_ids_.get();
   }
   if (options_.max_attempts < 1) options_.max_attempts = 1;
-  init_status_ = Init();
+  if (options_.idempotency_cache_entries < 1) {
+    init_status_ = Error(ErrorCode::kInvalidField,
+                         "HandlerOptions::idempotency_cache_entries must be at least 1");
+  } else if (options_.account_cache_entries < 1) {
+    init_status_ = Error(ErrorCode::kInvalidField,
+                         "HandlerOptions::account_cache_entries must be at least 1");
+  } else {
+    init_status_ = Init();
+  }
 }
 
 CommandHandler::~CommandHandler() = default;
@@ -85,11 +97,23 @@ CommandHandler::~CommandHandler() = default;
 Status CommandHandler::Init() {
   return store_.Scan(1, 0, [&](const events::RecordedEvent& e) {
     directory_.Apply(e);
-    if (!e.envelope.idempotency_key.empty()) {
-      logged_keys_.emplace(e.envelope.idempotency_key, e.envelope.stream);
-    }
     return true;
   });
+}
+
+HandlerStats CommandHandler::stats() {
+  HandlerStats out;
+  {
+    std::lock_guard lock(slots_mu_);
+    out.cached_accounts = slots_.size();
+  }
+  {
+    std::lock_guard lock(idem_mu_);
+    out.remembered_keys = remembered_.size();
+  }
+  out.account_loads = account_loads_.load(std::memory_order_relaxed);
+  out.idempotency_lookups = idempotency_lookups_.load(std::memory_order_relaxed);
+  return out;
 }
 
 events::Bytes CommandHandler::EmailKey(std::string_view email) const {
@@ -97,19 +121,30 @@ events::Bytes CommandHandler::EmailKey(std::string_view email) const {
   return events::Bytes{std::string(AsBytes(h))};
 }
 
+// The account's Slot, most recently used now; then trims the cache. A Slot is in use while
+// anyone but the cache holds it (a command or a snapshot, which may hold its mutex): copies
+// are only made here, under slots_mu_, so a use count of 1 read under the lock cannot
+// grow behind our back and such a Slot is safe to drop. An in-use Slot is skipped (never
+// dropped), so everyone on one account shares one Slot and one mutex. The Slot returned
+// is held by the caller during the trim, so it is never the one dropped.
 std::shared_ptr<CommandHandler::Slot> CommandHandler::GetSlot(const std::string& account_id) {
   std::lock_guard lock(slots_mu_);
-  auto& slot = slots_[account_id];
-  if (!slot) {
+  std::shared_ptr<Slot> slot;
+  if (auto* cached = slots_.Find(account_id)) {
+    slot = *cached;
+  } else {
     slot = std::make_shared<Slot>();
     slot->account_id = account_id;
     slot->stream = AccountStream(account_id);
+    slots_.Put(account_id, slot);
   }
+  slots_.Trim([](const std::shared_ptr<Slot>& s) { return s.use_count() > 1; });
   return slot;
 }
 
 // Folds whatever the stream has beyond the cached version. Caller holds slot.mu.
 Status CommandHandler::CatchUp(Slot& slot) {
+  if (!slot.loaded) account_loads_.fetch_add(1, std::memory_order_relaxed);
   while (true) {
     auto batch = store_.ReadStream(slot.stream, slot.state.version + 1, kReadChunk);
     if (!batch) return batch.error();
@@ -136,7 +171,8 @@ std::optional<AccountState> CommandHandler::SnapshotAccount(std::string_view acc
 void CommandHandler::Remember(const CommandMeta& meta, const CommandResult& result) {
   if (meta.idempotency_key.empty()) return;
   std::lock_guard lock(idem_mu_);
-  remembered_[meta.idempotency_key] = Remembered{meta.fingerprint, result};
+  remembered_.Put(meta.idempotency_key, Remembered{meta.fingerprint, result});
+  remembered_.Trim();
 }
 
 Result<CommandResult> CommandHandler::FromDeduplicated(const storage::AppendResult& appended,
@@ -152,46 +188,32 @@ Result<CommandResult> CommandHandler::FromDeduplicated(const storage::AppendResu
     std::lock_guard lock(idem_mu_);
     CommandResult stored = r;
     stored.deduplicated = false;
-    remembered_.emplace(meta.idempotency_key, Remembered{appended.idempotency_fingerprint, stored});
+    remembered_.Put(meta.idempotency_key, Remembered{appended.idempotency_fingerprint, stored});
+    remembered_.Trim();
   }
   return r;
 }
 
 std::optional<Result<CommandResult>> CommandHandler::Repeat(const CommandMeta& meta) {
   if (meta.idempotency_key.empty()) return std::nullopt;
-  std::string logged_stream;
   {
     std::lock_guard lock(idem_mu_);
-    auto it = remembered_.find(meta.idempotency_key);
-    if (it != remembered_.end()) {
-      if (it->second.fingerprint != meta.fingerprint) return Result<CommandResult>(KeyReused());
-      CommandResult r = it->second.result;
+    if (const Remembered* known = remembered_.Find(meta.idempotency_key)) {
+      if (known->fingerprint != meta.fingerprint) return Result<CommandResult>(KeyReused());
+      CommandResult r = known->result;
       r.deduplicated = true;
       return Result<CommandResult>(std::move(r));
     }
-    auto lk = logged_keys_.find(meta.idempotency_key);
-    if (lk == logged_keys_.end()) return std::nullopt;
-    logged_stream = lk->second;
   }
-  // A key committed before this process started: its payload is in the store's
-  // idempotency record. Ask for it with an append that can never commit (an impossible
-  // expected version): a store that knows the key answers `deduplicated` with the original
-  // payload; otherwise the version check refuses it and nothing is written.
-  // TODO(storage): a read-only EventStore::FindIdempotencyKey would say this directly.
-  storage::AppendRequest probe;
-  probe.stream = logged_stream;
-  probe.expected = storage::ExpectedVersion::Exact(std::numeric_limits<uint64_t>::max());
-  probe.events.push_back(
-      {events::EventType::kSubjectErased, events::EncodeEvent(events::SubjectErased{})});
-  probe.actor = "system";
-  probe.idempotency_key = meta.idempotency_key;
-  probe.idempotency_fingerprint = meta.fingerprint;
-  auto appended = store_.Append(std::move(probe));
-  if (appended.ok() && appended->deduplicated) return FromDeduplicated(*appended, meta);
-  if (!appended.ok() && appended.error().code() != ErrorCode::kVersionConflict) {
-    return Result<CommandResult>(appended.error());
-  }
-  return std::nullopt;  // the store does not recognise it: decide as a new request
+  // Not in memory: a key committed before this process started, dropped from the cache,
+  // or appended by another writer. The store's record answers as a repeat append would.
+  // A key whose append is still syncing reads as unknown here; the command is then decided
+  // and its Append (carrying the key) is deduplicated by the store.
+  idempotency_lookups_.fetch_add(1, std::memory_order_relaxed);
+  auto stored = store_.FindIdempotencyKey(meta.idempotency_key);
+  if (!stored) return Result<CommandResult>(stored.error());
+  if (!stored->has_value()) return std::nullopt;
+  return FromDeduplicated(**stored, meta);
 }
 
 // ---- routing ----
@@ -422,6 +444,9 @@ Result<CommandResult> CommandHandler::ExecuteOnAccount(Routed& routed, const Act
       if (appended.error().code() != ErrorCode::kVersionConflict) return appended.error();
       // Someone else wrote this stream: fold what they wrote, then decide again.
       ROSTER_RETURN_IF_ERROR(CatchUp(slot));
+      // What we folded may be another writer's append with our key: answer as its repeat
+      // rather than deciding again against its effects (no invite_pending on a repeat).
+      if (auto repeat = Repeat(meta)) return std::move(*repeat);
       if (meta.if_match) return stale(slot.state.version);
       if (attempt >= options_.max_attempts) return appended.error();
       continue;

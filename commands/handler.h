@@ -20,12 +20,14 @@
 // the store's group commit). The store and clock are borrowed and must outlive the handler.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -34,6 +36,7 @@
 #include "commands/commands.h"
 #include "commands/decider.h"
 #include "commands/directory.h"
+#include "commands/lru_cache.h"
 #include "storage/event_store.h"
 
 namespace roster::commands {
@@ -46,19 +49,41 @@ struct HandlerOptions {
   // SequentialIdSource; the handler serializes calls to it. Borrowed: must outlive the
   // handler. Default nullptr.
   IdSource* ids = nullptr;
+  // Idempotency results kept in memory, least recently used dropped first. A repeat of a
+  // key not held here costs one read of the store's idempotency record
+  // (EventStore::FindIdempotencyKey), which answers the same. A command that appended
+  // nothing has no record: once dropped, its repeat is decided again (as after a restart).
+  // About 0.5 KiB each. Must be >= 1. Default 100000.
+  size_t idempotency_cache_entries = 100'000;
+  // Accounts whose folded state is kept in memory, least recently used dropped first. A
+  // dropped account is folded again from its stream on its next command (one ReadStream
+  // pass). An account with a command in flight is never dropped, so the cache may exceed
+  // this by the number of accounts in use (trimmed at the next use). Must be >= 1.
+  // Default 10000.
+  size_t account_cache_entries = 10'000;
+};
+
+// What the handler holds in memory (for metrics and tests).
+struct HandlerStats {
+  size_t cached_accounts = 0;        // accounts with a cached state (see account_cache_entries)
+  size_t remembered_keys = 0;        // idempotency results held (idempotency_cache_entries)
+  uint64_t account_loads = 0;        // accounts folded from an empty cache (first use, eviction)
+  uint64_t idempotency_lookups = 0;  // keys asked from the store (not held in memory)
 };
 
 class CommandHandler {
  public:
-  // Rebuilds the Directory and the idempotency index by scanning the whole log. A failed
-  // scan (corruption, I/O) is kept in status(); Execute then answers that error.
+  // Rebuilds the Directory by scanning the whole log. A failed scan (corruption, I/O) or
+  // invalid options (kInvalidField) are kept in status(); Execute then answers that error.
   CommandHandler(storage::EventStore& store, const Clock& clock, HandlerOptions options = {});
   ~CommandHandler();
   CommandHandler(const CommandHandler&) = delete;
   CommandHandler& operator=(const CommandHandler&) = delete;
 
-  // Ok once the start-up scan succeeded.
+  // Ok once the options were valid and the start-up scan succeeded.
   const Status& status() const { return init_status_; }
+
+  HandlerStats stats();
 
   // Runs one command as `actor`. Errors: every rule code of DESIGN.md (see decider.h),
   // not_found / invalid_token for unknown routing ids and tokens, version_conflict (If-Match
@@ -107,7 +132,8 @@ class CommandHandler {
                                          const CommandMeta& meta);
   Result<CommandResult> ExecuteErase(const EraseSubject& command, const Actor& actor,
                                      const CommandMeta& meta);
-  // The answer to a repeated key, if this key is known (in memory, or from the log).
+  // The answer to a repeated key, if this key is known (in memory, else from the store's
+  // idempotency record); nullopt for a key no committed append carried.
   std::optional<Result<CommandResult>> Repeat(const CommandMeta& meta);
   Result<CommandResult> FromDeduplicated(const storage::AppendResult& appended,
                                          const CommandMeta& meta);
@@ -122,15 +148,18 @@ class CommandHandler {
 
   Directory directory_;
 
+  // Account state, LRU by account. A Slot is evicted only while the cache holds its one
+  // shared_ptr: every other copy is made by GetSlot under slots_mu_, so two commands on one
+  // account always lock the same Slot.
   std::mutex slots_mu_;
-  std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
+  LruCache<std::shared_ptr<Slot>> slots_;
+  std::atomic<uint64_t> account_loads_{0};
 
-  // Idempotency: results of keys appended by this process, and keys seen in the log at
-  // start-up (their payload is asked from the store on a repeat). TODO(perf): bound these
-  // (keys are forever in the store, but a repeat after days needn't be O(1)).
+  // Idempotency: results of keys this process appended or was asked about, LRU by key.
+  // Keys not held here are asked from the store (FindIdempotencyKey).
   std::mutex idem_mu_;
-  std::unordered_map<std::string, Remembered> remembered_;
-  std::unordered_map<std::string, std::string> logged_keys_;  // key → stream
+  LruCache<Remembered> remembered_;
+  std::atomic<uint64_t> idempotency_lookups_{0};
 };
 
 }  // namespace roster::commands
