@@ -6,8 +6,10 @@
 // and idempotency keys, seals the accepted ones in commit order into a rocksdb::WriteBatch
 // and writes it unsynced, while the syncing thread runs one SyncWAL for every batch
 // written so far (one fsync for all of them), publishes them and wakes the waiters
-// through a wake-up tree. Reads are bounded by the published head, so nothing written
-// but not yet synced is ever visible.
+// through a wake-up tree. Sealing and syncing are roles held by one thread at a time: a
+// lone Append takes them itself instead of waking the two threads (storage/README.md).
+// Reads are bounded by the published head, so nothing written but not yet synced is ever
+// visible.
 // After a failed write or sync the store refuses every later append until it is
 // reopened, and its in-memory head never includes the failed group, so what is on disk
 // stays verifiable.
@@ -110,6 +112,8 @@ struct WriterStats {
   uint64_t deduplicated = 0;  // appends answered from an idempotency record
   uint64_t rejected = 0;      // appends rejected (version conflict)
   uint64_t max_group_appends = 0;
+  // Of `groups`, those a lone appender sealed, synced and published on its own thread.
+  uint64_t caller_groups = 0;
 };
 
 class RocksDbEventStore final : public EventStore, private PiiVault {
@@ -199,8 +203,13 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // CommitLoop syncs the WAL once for every chunk written before the sync began and then
   // publishes and answers them (CommitGroup). Memtable inserts and WAL writes of the next
   // chunks thus run during the fsync instead of after it.
+  // Either step may also run on an Append caller instead (SealOnCaller), while the role
+  // is free: sealing_ and syncing_ make sure one thread at a time seals and one syncs.
   void WriterLoop();
   void CommitLoop();
+  void SealOnCaller(Pending& pending);
+  // Resolve + SealInto + WriteChunk for a batch of arrivals (the sealing role held).
+  std::unique_ptr<Prepared> SealChunk(const std::vector<Pending*>& arrivals);
   void WriteChunk(Prepared& chunk);
   // Records the first write or sync failure: from then on every append is refused.
   void Fail(uint64_t first_position, uint64_t last_position, const std::string& why);
@@ -216,7 +225,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
                 const std::vector<std::pair<std::string, uint64_t>>& loaded);
   // Syncs the WAL for chunks already written, publishes them and answers every waiter
   // (AnswerGroup); after a failure, answers them with the error instead.
-  void CommitGroup(std::vector<std::unique_ptr<Prepared>>& chunks);
+  void CommitGroup(std::vector<std::unique_ptr<Prepared>>& chunks, bool on_caller = false);
   // Hands each waiter of a committed group its result and starts the wake-up tree;
   // PassWakeOn is each woken waiter's part of it.
   static void AnswerGroup(std::unique_ptr<Prepared> prepared);
@@ -244,6 +253,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::deque<Pending*> queue_;        // borrowed: each Pending lives on its caller's stack
   bool stopping_ = false;             // Shutdown called: refuse new appends
   bool paused_for_test_ = false;
+  bool sealing_ = false;  // the sealing role is taken (the sealing thread or an appender)
   std::thread writer_;     // seals groups
   std::thread committer_;  // writes, syncs and publishes them, in order
   std::mutex join_mu_;     // one Shutdown joins both, the others wait
@@ -253,6 +263,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::condition_variable pipe_cv_;
   std::vector<std::unique_ptr<Prepared>> written_;
   bool sealing_done_ = false;
+  bool syncing_ = false;  // the syncing role is taken (the syncing thread or an appender)
 
   // ---- the sealing thread's own view: the log once every sealed group is durable ----
   Head sealed_head_;
