@@ -14,6 +14,7 @@
 #include "commands/lru_cache.h"
 #include "events/codec.h"
 #include "storage/memory_store.h"
+#include "tests/commands/handler_support.h"
 #include "tests/commands/test_support.h"
 
 namespace roster::commands {
@@ -162,7 +163,7 @@ class GatedStore final : public storage::EventStore {
   mutable int lookups_ = 0;
 };
 
-class BoundsTest : public ::testing::Test {
+class BoundsTest : public ::testing::Test, protected HandlerCalls {
  protected:
   BoundsTest() : store_(&clock_), gate_(store_) {}
 
@@ -172,15 +173,7 @@ class BoundsTest : public ::testing::Test {
     ASSERT_TRUE(handler_->status().ok()) << handler_->status().ToString();
   }
 
-  CommandResult Ok(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
-    auto r = handler_->Execute(c, a, m);
-    EXPECT_TRUE(r.ok()) << r.error().ToString();
-    return r.ok() ? *r : CommandResult{};
-  }
-  ErrorCode Code(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
-    auto r = handler_->Execute(c, a, m);
-    return r.ok() ? ErrorCode::kOk : r.error().code();
-  }
+  CommandHandler& Handler() override { return *handler_; }
 
   // Account a1 (owner "owner"), workspace w1, adm an admin of w1; account a2 (owner "o2").
   void SetUpWorld() {
@@ -199,17 +192,7 @@ class BoundsTest : public ::testing::Test {
 
   uint64_t Head() const { return store_.GetHead().position; }
 
-  size_t CountEvents(events::EventType type) {
-    size_t n = 0;
-    EXPECT_TRUE(store_
-                    .Scan(1, 0,
-                          [&](const events::RecordedEvent& e) {
-                            n += e.envelope.type == type ? 1 : 0;
-                            return true;
-                          })
-                    .ok());
-    return n;
-  }
+  size_t CountEvents(events::EventType type) { return testing::CountEvents(store_, type); }
 
   ManualClock clock_;
   storage::MemoryEventStore store_;

@@ -9,6 +9,7 @@
 #include "commands/result_codec.h"
 #include "events/codec.h"
 #include "storage/memory_store.h"
+#include "tests/commands/handler_support.h"
 #include "tests/commands/test_support.h"
 
 namespace roster::commands {
@@ -17,7 +18,7 @@ namespace {
 using namespace roster::commands::testing;
 using events::AccessMap;
 
-class HandlerTest : public ::testing::Test {
+class HandlerTest : public ::testing::Test, protected HandlerCalls {
  protected:
   HandlerTest() : store_(&clock_) { Restart(); }
 
@@ -27,15 +28,7 @@ class HandlerTest : public ::testing::Test {
     ASSERT_TRUE(handler_->status().ok()) << handler_->status().ToString();
   }
 
-  CommandResult Ok(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
-    auto r = handler_->Execute(c, a, m);
-    EXPECT_TRUE(r.ok()) << r.error().ToString();
-    return r.ok() ? *r : CommandResult{};
-  }
-  ErrorCode Code(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
-    auto r = handler_->Execute(c, a, m);
-    return r.ok() ? ErrorCode::kOk : r.error().code();
-  }
+  CommandHandler& Handler() override { return *handler_; }
 
   // Account a1 (owner "owner"), workspace w1 (standard), adm invited and accepted as admin.
   void SetUpWorld() {

@@ -14,6 +14,7 @@
 
 #include "commands/handler.h"
 #include "storage/rocksdb_store.h"
+#include "tests/commands/handler_support.h"
 #include "tests/commands/test_support.h"
 
 namespace roster::commands {
@@ -42,7 +43,7 @@ class TempDir {
 
 constexpr int kThreads = 8;
 
-class RocksDbHandlerTest : public ::testing::Test {
+class RocksDbHandlerTest : public ::testing::Test, protected HandlerCalls {
  protected:
   RocksDbHandlerTest() { Reopen(); }
 
@@ -56,11 +57,7 @@ class RocksDbHandlerTest : public ::testing::Test {
     ASSERT_TRUE(handler_->status().ok()) << handler_->status().ToString();
   }
 
-  CommandResult Ok(const Command& c, const Actor& a = Svc(), const CommandMeta& m = {}) {
-    auto r = handler_->Execute(c, a, m);
-    EXPECT_TRUE(r.ok()) << r.error().ToString();
-    return r.ok() ? *r : CommandResult{};
-  }
+  CommandHandler& Handler() override { return *handler_; }
 
   void SetUpWorld() {
     Ok(OpenAccount{"a1", "Acme", "standard", "global", "owner", Mail("owner")});
@@ -82,17 +79,7 @@ class RocksDbHandlerTest : public ::testing::Test {
     for (auto& t : threads) t.join();
   }
 
-  size_t CountEvents(events::EventType type) {
-    size_t n = 0;
-    EXPECT_TRUE(store_
-                    ->Scan(1, 0,
-                           [&](const events::RecordedEvent& e) {
-                             n += e.envelope.type == type ? 1 : 0;
-                             return true;
-                           })
-                    .ok());
-    return n;
-  }
+  size_t CountEvents(events::EventType type) { return testing::CountEvents(*store_, type); }
 
   TempDir dir_;
   ManualClock clock_;
