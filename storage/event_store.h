@@ -113,6 +113,18 @@ class EventStore {
   // failed sync; restart needed), kIoError.
   virtual Result<AppendResult> Append(AppendRequest request) = 0;
 
+  // Append without blocking the caller: `done` runs exactly once with what Append would
+  // have returned — on the calling thread before AppendAsync returns (an invalid request,
+  // a store that refuses writes) or, once the group is durable (or failed), on the store's
+  // committing thread. `done` must be quick and must not call Append (it runs where the
+  // next group's fsync waits); it may call AppendAsync. Lets a few threads keep many
+  // appends in flight instead of parking one thread per append. The default runs Append
+  // and then `done` on the calling thread.
+  using AppendCallback = std::function<void(Result<AppendResult>)>;
+  virtual void AppendAsync(AppendRequest request, AppendCallback done) {
+    done(Append(std::move(request)));
+  }
+
   // Events with from <= position <= to (to = 0: up to the head), in order.
   virtual Status Scan(uint64_t from_position, uint64_t to_position,
                       const EventVisitor& visit) const = 0;

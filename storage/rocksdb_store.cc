@@ -117,10 +117,12 @@ struct RocksDbEventStore::Columns {
 };
 
 // One queued Append. Lives on the caller's stack; the writer fills `result` and releases
-// `done`, after which it never touches the Pending again.
+// `done`, after which it never touches the Pending again. An AppendAsync's Pending is on
+// the heap instead, carries `callback`, and is freed by AnswerGroup after the callback.
 struct RocksDbEventStore::Pending {
   explicit Pending(AppendRequest r) : request(std::move(r)) {}
   AppendRequest request;
+  AppendCallback callback;  // set for AppendAsync
   std::optional<Result<AppendResult>> result;
   // Set by the committing thread before `done`: the answered group and this append's
   // index in it, so that the waiter can pass the wake-up on (see AnswerGroup).
@@ -438,6 +440,30 @@ Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
   Result<AppendResult> result = std::move(*pending.result);
   PassWakeOn(pending);  // `pending` is not touched again by anyone after this
   return result;
+}
+
+void RocksDbEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
+  if (!done) done = [](Result<AppendResult>) {};  // fire and forget
+  if (Status valid = ValidateAppend(request); !valid.ok()) return done(std::move(valid));
+  if (options_.read_only) {
+    return done(Error(ErrorCode::kUnavailable, "the event log at " + options_.path +
+                                                   " is open read-only; appends are refused"));
+  }
+  auto pending = std::make_unique<Pending>(std::move(request));
+  Status refused;
+  {
+    std::lock_guard lock(queue_mu_);
+    if (failed_.load()) {
+      refused = Error(ErrorCode::kUnavailable, failure_);
+    } else if (stopping_) {
+      refused = Error(ErrorCode::kUnavailable, "the event store is shut down");
+    } else {
+      pending->callback = std::move(done);
+      queue_.push_back(pending.release());  // freed by AnswerGroup
+    }
+  }
+  if (!refused.ok()) return done(std::move(refused));
+  queue_cv_.notify_one();
 }
 
 std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealChunk(
@@ -769,14 +795,37 @@ void RocksDbEventStore::SealInto(Prepared& p, const std::vector<Pending*>& arriv
 // cores, and the last waiter is awake after log2(n) hops.
 void RocksDbEventStore::AnswerGroup(std::unique_ptr<Prepared> owned) {
   Prepared* p = owned.release();  // freed by the last waiter to pass the wake-up on
-  p->unanswered.store(p->group.size(), std::memory_order_relaxed);
+  // AppendAsync waiters are answered below, by callback; the blocking ones move to the
+  // front of the group and form the tree.
+  std::vector<std::pair<std::unique_ptr<Pending>, Result<AppendResult>>> callbacks;
+  size_t blocking = 0;
   for (size_t i = 0; i < p->group.size(); ++i) {
     Pending* w = p->group[i];
-    w->result = std::move(p->results[i]);
-    w->answered = p;
-    w->index = i;
+    if (w->callback) {
+      callbacks.emplace_back(std::unique_ptr<Pending>(w), std::move(*p->results[i]));
+      continue;
+    }
+    if (blocking != i) {
+      p->group[blocking] = w;
+      p->results[blocking] = std::move(p->results[i]);
+    }
+    ++blocking;
   }
-  p->group[0]->done.Set();  // publishes every write above to the whole tree
+  p->group.resize(blocking);
+  p->results.resize(blocking);
+  if (blocking == 0) {
+    delete p;
+  } else {
+    p->unanswered.store(blocking, std::memory_order_relaxed);
+    for (size_t i = 0; i < blocking; ++i) {
+      Pending* w = p->group[i];
+      w->result = std::move(p->results[i]);
+      w->answered = p;
+      w->index = i;
+    }
+    p->group[0]->done.Set();  // publishes every write above to the whole tree
+  }
+  for (auto& [pending, result] : callbacks) pending->callback(std::move(result));
 }
 
 void RocksDbEventStore::PassWakeOn(Pending& pending) {

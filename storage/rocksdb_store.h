@@ -133,6 +133,9 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
 
   // EventStore. Thread-safe. Append blocks its caller until its group is synced.
   Result<AppendResult> Append(AppendRequest request) override;
+  // Queued for the sealing thread (never sealed or synced on the caller); `done` runs on
+  // the committing thread, after the blocking waiters of its group are woken.
+  void AppendAsync(AppendRequest request, AppendCallback done) override;
   Status Scan(uint64_t from_position, uint64_t to_position,
               const EventVisitor& visit) const override;
   Status ScanOwned(uint64_t from_position, uint64_t to_position,
@@ -226,8 +229,9 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // Syncs the WAL for chunks already written, publishes them and answers every waiter
   // (AnswerGroup); after a failure, answers them with the error instead.
   void CommitGroup(std::vector<std::unique_ptr<Prepared>>& chunks, bool on_caller = false);
-  // Hands each waiter of a committed group its result and starts the wake-up tree;
-  // PassWakeOn is each woken waiter's part of it.
+  // Hands each waiter of a committed group its result and starts the wake-up tree, then
+  // runs the callbacks of the group's AppendAsync waiters; PassWakeOn is each woken
+  // waiter's part of the tree.
   static void AnswerGroup(std::unique_ptr<Prepared> prepared);
   static void PassWakeOn(Pending& pending);
   // The committed version of a stream, from RocksDB (0 for an unknown stream).

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -133,6 +134,40 @@ TYPED_TEST(ConformanceTest, ExpectedExactMismatchIsAVersionConflictNamingTheCurr
   }
   EXPECT_EQ(this->store().StreamVersion("account-a"), 2u);
   EXPECT_EQ(this->store().GetHead().position, 2u);
+}
+
+// AppendAsync answers what Append would, once, through the callback.
+TYPED_TEST(ConformanceTest, AppendAsyncAnswersWhatAppendWould) {
+  this->Fill("account-a", 1);
+  auto async = [&](AppendRequest r) {
+    std::promise<Result<AppendResult>> answer;
+    auto future = answer.get_future();
+    std::atomic<int> calls{0};
+    this->store().AppendAsync(std::move(r), [&](Result<AppendResult> result) {
+      calls.fetch_add(1);
+      answer.set_value(std::move(result));
+    });
+    Result<AppendResult> out = future.get();
+    EXPECT_EQ(calls.load(), 1);
+    return out;
+  };
+  auto ok = async(MakeAppend("account-a", ExpectedVersion::Exact(1), 2));
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ(ok->first_position, 2u);
+  EXPECT_EQ(ok->last_position, 3u);
+  EXPECT_EQ(ok->stream_version, 3u);
+  EXPECT_EQ(this->store().GetHead().position, 3u);  // durable and visible when answered
+  auto conflict = async(MakeAppend("account-a", ExpectedVersion::Exact(1)));
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().code(), ErrorCode::kVersionConflict);
+  AppendRequest keyed = MakeAppend("account-b", ExpectedVersion::Any());
+  keyed.idempotency_key = "k";
+  auto first = async(keyed);
+  auto again = async(keyed);
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_TRUE(again->deduplicated);
+  EXPECT_EQ(again->first_position, first->first_position);
+  EXPECT_TRUE(this->store().Verify().ok);
 }
 
 TYPED_TEST(ConformanceTest, ARejectedAppendLeavesNoTrace) {

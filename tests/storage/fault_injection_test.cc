@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/file_system.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -170,6 +172,48 @@ TEST_F(FaultInjectionTest, EveryAppendOfTheFailedGroupHearsOfTheFailure) {
   }
   EXPECT_EQ(store_->GetHead().position, 2u);
   EXPECT_EQ(store_->GetWriterStats().groups, 2u);  // the two acknowledged ones only
+  ReopenHealthy();
+  EXPECT_EQ(store_->GetHead().position, 2u);
+  ExpectAcknowledgedIntact();
+}
+
+TEST_F(FaultInjectionTest, AsyncAppendsOfAFailedGroupHearOfTheFailureAndLaterOnesAreRefused) {
+  OpenFaulty();
+  AppendAcknowledged("account-a", 2);
+  store_->PauseWriterForTest(true);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Result<AppendResult>>> results(3);
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    store_->AppendAsync(MakeAppend("account-" + std::to_string(i), ExpectedVersion::Any()),
+                        [&, i](Result<AppendResult> r) {
+                          std::lock_guard lock(mu);
+                          results[i] = std::move(r);
+                          ++answered;
+                          cv.notify_all();
+                        });
+  }
+  EXPECT_EQ(store_->QueuedAppendsForTest(), 3u);
+  fs_->FailWalSyncs(FaultInjectionFs::SyncFailure::kDropUnsynced);
+  store_->PauseWriterForTest(false);
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return answered == 3; });
+  }
+  for (const auto& r : results) {
+    ASSERT_FALSE(r->ok());
+    EXPECT_EQ(r->error().code(), ErrorCode::kIoError);
+    EXPECT_NE(r->error().message().find("positions 3..5"), std::string::npos)
+        << r->error().message();
+  }
+  // Refused on the calling thread from now on.
+  std::optional<Result<AppendResult>> later;
+  store_->AppendAsync(MakeAppend("account-a", ExpectedVersion::Any()),
+                      [&](Result<AppendResult> r) { later = std::move(r); });
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->error().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(store_->GetHead().position, 2u);
   ReopenHealthy();
   EXPECT_EQ(store_->GetHead().position, 2u);
   ExpectAcknowledgedIntact();

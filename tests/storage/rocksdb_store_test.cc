@@ -7,9 +7,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -407,6 +410,138 @@ TEST_F(RocksDbStoreTest, LoneAndQueuedAppendersInterleavedStayGaplessAndInOrder)
   Close();
   Open();
   EXPECT_EQ(store_->GetHead().position, uint64_t{kThreads * kPerThread});
+}
+
+// ---- AppendAsync ----
+
+// Keeps `chains` appends in flight, each chain on its own stream re-issuing its next
+// append from the previous one's callback, until each has made `per_chain` appends.
+struct AsyncChains {
+  RocksDbEventStore& store;
+  int chains, per_chain;
+  std::mutex mu;
+  std::condition_variable all_done;
+  int finished = 0;
+  std::vector<std::vector<AppendResult>> acked;
+  std::vector<std::string> errors;
+  std::set<std::thread::id> callback_threads;
+
+  void Run() {
+    acked.resize(chains);
+    for (int c = 0; c < chains; ++c) Issue(c, 0);
+    std::unique_lock lock(mu);
+    all_done.wait(lock, [&] { return finished == chains; });
+  }
+  void Issue(int chain, int i) {
+    store.AppendAsync(MakeAppend("account-" + std::to_string(chain), ExpectedVersion::Exact(i)),
+                      [this, chain, i](Result<AppendResult> r) {
+                        bool last = false;
+                        {
+                          std::lock_guard lock(mu);
+                          callback_threads.insert(std::this_thread::get_id());
+                          if (r.ok()) {
+                            acked[chain].push_back(*r);
+                          } else {
+                            errors.push_back(r.error().ToString());
+                          }
+                          last = !r.ok() || i + 1 == per_chain;
+                          if (last) ++finished;
+                        }
+                        if (last) {
+                          all_done.notify_all();
+                        } else {
+                          Issue(chain, i + 1);
+                        }
+                      });
+  }
+};
+
+TEST_F(RocksDbStoreTest, SixtyFourAsyncChainsCommitGaplessInGroupsOnTheStoresThread) {
+  Open();
+  AsyncChains run{*store_, 64, 25};
+  run.Run();
+  ASSERT_TRUE(run.errors.empty()) << run.errors.front();
+  std::set<uint64_t> positions;
+  for (int c = 0; c < 64; ++c) {
+    ASSERT_EQ(run.acked[c].size(), 25u);
+    for (int i = 0; i < 25; ++i) {
+      EXPECT_EQ(run.acked[c][i].stream_version, uint64_t(i + 1));
+      EXPECT_TRUE(positions.insert(run.acked[c][i].first_position).second);
+    }
+  }
+  EXPECT_EQ(positions.size(), 64u * 25u);
+  EXPECT_EQ(*positions.rbegin(), 64u * 25u);
+  EXPECT_EQ(run.callback_threads.size(), 1u) << "callbacks run on the committing thread";
+  EXPECT_EQ(run.callback_threads.count(std::this_thread::get_id()), 0u);
+  WriterStats stats = store_->GetWriterStats();
+  EXPECT_EQ(stats.appends, 64u * 25u);
+  EXPECT_LT(stats.groups, stats.appends) << "in-flight appends share groups";
+  EXPECT_EQ(stats.caller_groups, 0u);
+  EXPECT_TRUE(store_->Verify().ok);
+  Close();
+  Open();
+  EXPECT_EQ(store_->GetHead().position, 64u * 25u);
+}
+
+TEST_F(RocksDbStoreTest, AsyncAppendsAnswerErrorsAndShareGroupsWithBlockingOnes) {
+  Open();
+  // An invalid request is answered on the calling thread, before AppendAsync returns.
+  std::optional<Result<AppendResult>> invalid;
+  AppendRequest bad = MakeAppend("account-a", ExpectedVersion::Any());
+  bad.stream.clear();
+  store_->AppendAsync(std::move(bad), [&](Result<AppendResult> r) { invalid = std::move(r); });
+  ASSERT_TRUE(invalid.has_value());
+  ASSERT_FALSE(invalid->ok());
+  EXPECT_EQ(invalid->error().code(), ErrorCode::kInvalidField);
+
+  // Queued together: an async append, a blocking one and an async one that conflicts.
+  store_->PauseWriterForTest(true);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::optional<Result<AppendResult>>> async(2);
+  int answered = 0;
+  auto keep = [&](int k) {
+    return [&, k](Result<AppendResult> r) {
+      std::lock_guard lock(mu);
+      async[k] = std::move(r);
+      ++answered;
+      cv.notify_all();
+    };
+  };
+  store_->AppendAsync(MakeAppend("account-a", ExpectedVersion::NoStream()), keep(0));
+  std::optional<Result<AppendResult>> blocking;
+  std::thread appender(
+      [&] { blocking = store_->Append(MakeAppend("account-b", ExpectedVersion::Any())); });
+  while (store_->QueuedAppendsForTest() < 2) std::this_thread::yield();
+  store_->AppendAsync(MakeAppend("account-a", ExpectedVersion::NoStream()), keep(1));
+  EXPECT_EQ(store_->QueuedAppendsForTest(), 3u);
+  store_->PauseWriterForTest(false);
+  appender.join();
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return answered == 2; });
+  }
+  ASSERT_TRUE(blocking->ok()) << blocking->error().ToString();
+  ASSERT_TRUE(async[0]->ok()) << async[0]->error().ToString();
+  EXPECT_EQ((*async[0])->first_position, 1u);
+  EXPECT_EQ((*blocking)->first_position, 2u);
+  ASSERT_FALSE(async[1]->ok());
+  EXPECT_EQ(async[1]->error().code(), ErrorCode::kVersionConflict);
+  EXPECT_EQ(store_->GetWriterStats().groups, 1u);
+
+  // Queued async appends are committed by Shutdown; later ones are refused at once.
+  store_->PauseWriterForTest(true);
+  std::optional<Result<AppendResult>> queued, late;
+  store_->AppendAsync(MakeAppend("account-c", ExpectedVersion::Any()),
+                      [&](Result<AppendResult> r) { queued = std::move(r); });
+  store_->Shutdown();
+  ASSERT_TRUE(queued.has_value());
+  ASSERT_TRUE(queued->ok()) << queued->error().ToString();
+  EXPECT_EQ((*queued)->first_position, 3u);
+  store_->AppendAsync(MakeAppend("account-c", ExpectedVersion::Any()),
+                      [&](Result<AppendResult> r) { late = std::move(r); });
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->error().code(), ErrorCode::kUnavailable);
 }
 
 // ---- scans ----
