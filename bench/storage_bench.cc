@@ -165,7 +165,12 @@ struct AppendFigures {
   double switches = 0;    // context switches per append
 };
 
-AppendFigures StoreAppends(const std::string& path, int appenders, double seconds) {
+// A fresh store at `path` with streams account-0..streams-1 created; `start(store)`
+// begins appending, and after `seconds` `finish()` stops it, waits until no append is in
+// flight and returns every append's latency (µs). Figures over that window.
+template <class Start, class Finish>
+AppendFigures MeasureAppends(const std::string& path, int streams, double seconds,
+                             const Start& start, const Finish& finish) {
   Fresh fresh(path);
   auto opened = RocksDbEventStore::Open({.path = path});
   if (!opened.ok()) {
@@ -174,102 +179,17 @@ AppendFigures StoreAppends(const std::string& path, int appenders, double second
   }
   RocksDbEventStore& store = **opened;
   // Warm up: create the streams (and the WAL file's first blocks).
-  for (int t = 0; t < appenders; ++t) {
+  for (int t = 0; t < streams; ++t) {
     if (!store.Append(BenchAppend("account-" + std::to_string(t), 0)).ok()) std::exit(1);
   }
   const WriterStats before = store.GetWriterStats();
-  std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(appenders);
-  std::vector<uint64_t> counts(appenders, 0);
-  std::vector<std::thread> threads;
   const double cpu0 = ProcessCpuSeconds();
   const uint64_t switches0 = ProcessContextSwitches();
-  const auto start = Clock::now();
-  for (int t = 0; t < appenders; ++t) {
-    threads.emplace_back([&, t] {
-      const std::string stream = "account-" + std::to_string(t);
-      latencies[t].reserve(1 << 16);
-      for (uint64_t n = 1; !stop.load(std::memory_order_relaxed); ++n) {
-        AppendRequest r = BenchAppend(stream, n);
-        auto t0 = Clock::now();
-        auto result = store.Append(std::move(r));
-        auto t1 = Clock::now();
-        if (!result.ok()) {
-          std::fprintf(stderr, "%s\n", result.error().ToString().c_str());
-          std::exit(1);
-        }
-        latencies[t].push_back(Micros(t1 - t0));
-        ++counts[t];
-      }
-    });
-  }
+  const auto t0 = Clock::now();
+  start(store);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& th : threads) th.join();
-  const double elapsed = Seconds(Clock::now() - start);
-  const double cpu = ProcessCpuSeconds() - cpu0;
-  const uint64_t switches = ProcessContextSwitches() - switches0;
-  std::vector<double> all;
-  uint64_t total = 0;
-  for (int t = 0; t < appenders; ++t) {
-    total += counts[t];
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
-  }
-  const WriterStats after = store.GetWriterStats();
-  AppendFigures f;
-  f.events_per_s = static_cast<double>(total) / elapsed;
-  f.p50_us = Percentile(all, 0.50);
-  f.p99_us = Percentile(all, 0.99);
-  f.cpu_us = cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, total));
-  f.switches = static_cast<double>(switches) / static_cast<double>(std::max<uint64_t>(1, total));
-  f.avg_group = static_cast<double>(after.appends - before.appends) /
-                static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
-  return f;
-}
-
-// `in_flight` appends kept in flight through AppendAsync by `in_flight` logical appenders
-// (one stream each), each issuing its next single-event append from the previous one's
-// callback: concurrent appenders without a blocked thread per append.
-AppendFigures StoreAsyncAppends(const std::string& path, int in_flight, double seconds) {
-  Fresh fresh(path);
-  auto opened = RocksDbEventStore::Open({.path = path});
-  if (!opened.ok()) {
-    std::fprintf(stderr, "%s\n", opened.error().ToString().c_str());
-    std::exit(1);
-  }
-  RocksDbEventStore& store = **opened;
-  for (int t = 0; t < in_flight; ++t) {
-    if (!store.Append(BenchAppend("account-" + std::to_string(t), 0)).ok()) std::exit(1);
-  }
-  const WriterStats before = store.GetWriterStats();
-  std::atomic<bool> stop{false};
-  std::atomic<int> running{in_flight};
-  std::vector<double> latencies;  // callbacks run on the store's committing thread only
-  latencies.reserve(1 << 20);
-  std::function<void(int, uint64_t)> issue = [&](int t, uint64_t n) {
-    auto t0 = Clock::now();
-    store.AppendAsync(BenchAppend("account-" + std::to_string(t), n),
-                      [&, t, n, t0](Result<AppendResult> r) {
-                        if (!r.ok()) {
-                          std::fprintf(stderr, "%s\n", r.error().ToString().c_str());
-                          std::exit(1);
-                        }
-                        latencies.push_back(Micros(Clock::now() - t0));
-                        if (stop.load(std::memory_order_relaxed)) {
-                          running.fetch_sub(1);
-                        } else {
-                          issue(t, n + 1);
-                        }
-                      });
-  };
-  const double cpu0 = ProcessCpuSeconds();
-  const uint64_t switches0 = ProcessContextSwitches();
-  const auto start = Clock::now();
-  for (int t = 0; t < in_flight; ++t) issue(t, 1);
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  while (running.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
-  const double elapsed = Seconds(Clock::now() - start);
+  std::vector<double> latencies = finish();
+  const double elapsed = Seconds(Clock::now() - t0);
   const double cpu = ProcessCpuSeconds() - cpu0;
   const uint64_t switches = ProcessContextSwitches() - switches0;
   const WriterStats after = store.GetWriterStats();
@@ -283,6 +203,76 @@ AppendFigures StoreAsyncAppends(const std::string& path, int in_flight, double s
   f.avg_group = static_cast<double>(after.appends - before.appends) /
                 static_cast<double>(std::max<uint64_t>(1, after.groups - before.groups));
   return f;
+}
+
+// `appenders` threads, each appending single events to its own stream with Append.
+AppendFigures StoreAppends(const std::string& path, int appenders, double seconds) {
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(appenders);
+  std::vector<std::thread> threads;
+  auto start = [&](RocksDbEventStore& store) {
+    for (int t = 0; t < appenders; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string stream = "account-" + std::to_string(t);
+        latencies[t].reserve(1 << 16);
+        for (uint64_t n = 1; !stop.load(std::memory_order_relaxed); ++n) {
+          AppendRequest r = BenchAppend(stream, n);
+          auto t0 = Clock::now();
+          auto result = store.Append(std::move(r));
+          auto t1 = Clock::now();
+          if (!result.ok()) {
+            std::fprintf(stderr, "%s\n", result.error().ToString().c_str());
+            std::exit(1);
+          }
+          latencies[t].push_back(Micros(t1 - t0));
+        }
+      });
+    }
+  };
+  auto finish = [&] {
+    stop = true;
+    for (auto& th : threads) th.join();
+    std::vector<double> all;
+    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    return all;
+  };
+  return MeasureAppends(path, appenders, seconds, start, finish);
+}
+
+// `in_flight` appends kept in flight through AppendAsync by `in_flight` logical appenders
+// (one stream each), each issuing its next single-event append from the previous one's
+// callback: concurrent appenders without a blocked thread per append.
+AppendFigures StoreAsyncAppends(const std::string& path, int in_flight, double seconds) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> running{in_flight};
+  std::vector<double> latencies;  // callbacks run on the store's committing thread only
+  latencies.reserve(1 << 20);
+  std::function<void(RocksDbEventStore&, int, uint64_t)> issue =
+      [&](RocksDbEventStore& store, int t, uint64_t n) {
+        auto t0 = Clock::now();
+        store.AppendAsync(BenchAppend("account-" + std::to_string(t), n),
+                          [&, t, n, t0](Result<AppendResult> r) {
+                            if (!r.ok()) {
+                              std::fprintf(stderr, "%s\n", r.error().ToString().c_str());
+                              std::exit(1);
+                            }
+                            latencies.push_back(Micros(Clock::now() - t0));
+                            if (stop.load(std::memory_order_relaxed)) {
+                              running.fetch_sub(1);
+                            } else {
+                              issue(store, t, n + 1);
+                            }
+                          });
+      };
+  auto start = [&](RocksDbEventStore& store) {
+    for (int t = 0; t < in_flight; ++t) issue(store, t, 1);
+  };
+  auto finish = [&] {
+    stop = true;
+    while (running.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    return std::move(latencies);
+  };
+  return MeasureAppends(path, in_flight, seconds, start, finish);
 }
 
 // ---- raw RocksDB baselines ----
