@@ -350,6 +350,7 @@ struct ReplayFigures {
   ScanFigure verify;       // store ScanRaw + ChainVerifier (the Verify path)
   ScanFigure raw_iter;     // raw iterator, no decoding
   ScanFigure raw_decode;   // raw iterator + DecodeRecorded + ChainHash (same work, 1 thread)
+  std::string shape;       // SST files per level of the events column family
 };
 
 
@@ -447,6 +448,16 @@ ReplayFigures Replay(const std::string& path, uint64_t n) {
   rocksdb::ColumnFamilyHandle* events_cf = nullptr;
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == keys::kEventsCf) events_cf = handles[i];
+  }
+  // The LSM shape both sides read (it differs from run to run: flushes and compactions
+  // of the unsynced build are timed by RocksDB), e.g. "L0 3, L1 5".
+  for (int level = 0; level < 7; ++level) {
+    std::string files;
+    if (!db->GetProperty(events_cf, "rocksdb.num-files-at-level" + std::to_string(level), &files) ||
+        files == "0") {
+      continue;
+    }
+    f.shape += (f.shape.empty() ? "L" : ", L") + std::to_string(level) + " " + files;
   }
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
@@ -621,8 +632,9 @@ int Main(int argc, char** argv) {
                 list(latency_ratios).c_str(), ratio_latency, verdict(ratio_latency <= 1.5));
   }
   if (args.replay) {
-    std::printf("| replay build (%llu events, unsynced) | %.1f s | |\n",
-                static_cast<unsigned long long>(args.replay_events), replay.build_s);
+    std::printf("| replay build (%llu events, unsynced) | %.1f s; events SST files: %s | |\n",
+                static_cast<unsigned long long>(args.replay_events), replay.build_s,
+                replay.shape.c_str());
     auto row = [](const char* what, const ScanFigure& f, const char* target) {
       std::printf("| %s | %.0f events/s (%.2f us CPU/event) | %s |\n", what, f.per_s, f.cpu_us,
                   target);
