@@ -152,7 +152,6 @@ struct RocksDbEventStore::Prepared {
   std::atomic<size_t> unanswered{0};
 };
 
-
 RocksDbEventStore::RocksDbEventStore(const RocksDbOptions& options)
     : options_(options),
       clock_(options.clock ? options.clock : &system_clock_),
@@ -412,16 +411,12 @@ Status RocksDbEventStore::RecoverHead() {
 
 Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
   ROSTER_RETURN_IF_ERROR(ValidateAppend(request));
-  if (options_.read_only) {
-    return Error(ErrorCode::kUnavailable,
-                 "the event log at " + options_.path + " is open read-only; appends are refused");
-  }
+  if (options_.read_only) return ReadOnlyRefusal();
   Pending pending(std::move(request));
   bool seal_here = false;
   {
     std::lock_guard lock(queue_mu_);
-    if (failed_.load()) return Error(ErrorCode::kUnavailable, failure_);
-    if (stopping_) return Error(ErrorCode::kUnavailable, "the event store is shut down");
+    if (Status refused = RefusalLocked(); !refused.ok()) return refused;
     // Nobody sealing and nobody waiting: seal our own append rather than wake the sealing
     // thread (a wake-up from idle costs tens of microseconds on this VM).
     seal_here = !sealing_ && queue_.empty() && !paused_for_test_;
@@ -445,25 +440,30 @@ Result<AppendResult> RocksDbEventStore::Append(AppendRequest request) {
 void RocksDbEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
   if (!done) done = [](Result<AppendResult>) {};  // fire and forget
   if (Status valid = ValidateAppend(request); !valid.ok()) return done(std::move(valid));
-  if (options_.read_only) {
-    return done(Error(ErrorCode::kUnavailable, "the event log at " + options_.path +
-                                                   " is open read-only; appends are refused"));
-  }
+  if (options_.read_only) return done(ReadOnlyRefusal());
   auto pending = std::make_unique<Pending>(std::move(request));
   Status refused;
   {
     std::lock_guard lock(queue_mu_);
-    if (failed_.load()) {
-      refused = Error(ErrorCode::kUnavailable, failure_);
-    } else if (stopping_) {
-      refused = Error(ErrorCode::kUnavailable, "the event store is shut down");
-    } else {
+    refused = RefusalLocked();
+    if (refused.ok()) {
       pending->callback = std::move(done);
       queue_.push_back(pending.release());  // freed by AnswerGroup
     }
   }
   if (!refused.ok()) return done(std::move(refused));
   queue_cv_.notify_one();
+}
+
+Status RocksDbEventStore::ReadOnlyRefusal() const {
+  return Error(ErrorCode::kUnavailable,
+               "the event log at " + options_.path + " is open read-only; appends are refused");
+}
+
+Status RocksDbEventStore::RefusalLocked() const {
+  if (failed_.load()) return Error(ErrorCode::kUnavailable, failure_);
+  if (stopping_) return Error(ErrorCode::kUnavailable, "the event store is shut down");
+  return Status::Ok();
 }
 
 std::unique_ptr<RocksDbEventStore::Prepared> RocksDbEventStore::SealChunk(

@@ -211,6 +211,10 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   void WriterLoop();
   void CommitLoop();
   void SealOnCaller(Pending& pending);
+  // Why an append is refused before it is queued: a read-only open; after a failed write
+  // or sync, or once Shutdown began (RefusalLocked: caller holds queue_mu_; Ok otherwise).
+  Status ReadOnlyRefusal() const;
+  Status RefusalLocked() const;
   // Resolve + SealInto + WriteChunk for a batch of arrivals (the sealing role held).
   std::unique_ptr<Prepared> SealChunk(const std::vector<Pending*>& arrivals);
   void WriteChunk(Prepared& chunk);
@@ -282,8 +286,11 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   mutable std::condition_variable head_cv_;
   Head head_;              // last committed position and hash
   bool shutdown_ = false;  // wakes WaitForHead
-  // Stream versions of committed groups. Readers fall back to RocksDB on a miss. Only the
-  // committing thread writes it; the sealing thread keeps sealed_versions_. TODO(perf): bound it (LRU) if a ledger grows past millions of streams.
+  // Stream versions of committed groups. Readers fall back to RocksDB on a miss. Written
+  // under state_mu_ by the holder of the syncing role (published versions) and of the
+  // sealing role (a written chunk's committed versions, WriteChunk); the sealing role
+  // keeps sealed_versions_. TODO(perf): bound it (LRU) if a ledger grows past millions of
+  // streams.
   std::unordered_map<std::string, uint64_t> versions_;
   WriterStats stats_;
 
