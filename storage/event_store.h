@@ -93,8 +93,8 @@ class PiiVault {
   // plaintext when there is none (or when the previous one was erased). Durable no later
   // than the next acknowledged Append (by anyone) made after it returns, so it is durable
   // before any acknowledged event can reference it; a crash before that may lose it or
-  // leave it orphaned, both harmless (the RocksDB store writes it unsynced into the WAL
-  // its appends sync).
+  // leave it orphaned, both harmless (the RocksDB store writes it with the next chunk of
+  // appends, in the same WAL record; a clean shutdown writes what is left).
   virtual Result<std::string> SubjectFor(const events::Bytes& email_key,
                                          std::string_view email) = 0;
   // The plaintext of a subject; nullopt when erased or unknown.

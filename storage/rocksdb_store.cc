@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <unordered_set>
@@ -562,10 +563,18 @@ void RocksDbEventStore::WriteChunk(Prepared& chunk) {
     std::lock_guard lock(state_mu_);
     for (const auto& [stream, version] : chunk.loaded) versions_.try_emplace(stream, version);
   }
+  // Vault subjects made since the last chunk ride this one (see SubjectFor).
+  std::unique_lock<std::mutex> vault_lock;
+  std::vector<std::string> subjects;
+  if (fresh_count_.load(std::memory_order_acquire) > 0) {
+    vault_lock = std::unique_lock(vault_write_mu_);
+    subjects = TakeFreshSubjects(chunk.batch);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = false;  // the syncing thread's SyncWAL makes it durable, with every chunk before
   rocksdb::Status s = db_->Write(wo, &chunk.batch);
   if (s.ok()) {
+    if (!subjects.empty()) ForgetFreshSubjects(subjects);
     chunk.written = Prepared::Written::kYes;
     return;
   }
@@ -1556,6 +1565,14 @@ void RocksDbEventStore::Shutdown() {
     if (writer_.joinable()) writer_.join();  // then the committer commits what is left
     if (committer_.joinable()) committer_.join();
   }
+  // Subjects handed out since the last chunk: a clean close keeps them, as it keeps
+  // everything else it acknowledged.
+  if (!options_.read_only && !failed_.load() && fresh_count_.load() > 0) {
+    if (Status st = WriteFreshSubjects(options_.sync); !st.ok()) {
+      std::fprintf(stderr, "roster: writing vault subjects at shutdown failed: %s\n",
+                   st.ToString().c_str());
+    }
+  }
   {
     std::lock_guard lock(state_mu_);
     shutdown_ = true;
@@ -1592,6 +1609,11 @@ std::optional<std::string> RocksDbEventStore::GetSnapshot(const std::string& nam
 
 // ---- the PII vault ----
 
+namespace {
+// Fresh subjects held in memory before SubjectFor writes them itself (no append came).
+constexpr size_t kMaxFreshSubjects = 4096;
+}  // namespace
+
 Result<std::string> RocksDbEventStore::SubjectFor(const events::Bytes& email_key,
                                                   std::string_view email) {
   if (options_.read_only) return Error(ErrorCode::kUnavailable, "the event log is open read-only");
@@ -1600,31 +1622,75 @@ Result<std::string> RocksDbEventStore::SubjectFor(const events::Bytes& email_key
     // covered by a sync.
     return Error(ErrorCode::kUnavailable, "the log refuses writes after a failed sync");
   }
-  std::lock_guard lock(vault_mu_);
   std::string subject;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
-  if (s.ok()) return subject;
-  if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
-  subject = "sub_" + ToHex(RandomBytes(16));
-  rocksdb::WriteBatch batch;
-  batch.Put(cf_->vault, subject, rocksdb::Slice(email.data(), email.size()));
-  batch.Put(cf_->vault_index, email_key.data, subject);
-  // Unsynced, and still durable before anything can depend on it: the vault shares the
-  // log's DB and WAL, and the WAL is one sequential file, so the synced write of any later
-  // acknowledged append (the one that references this subject, or any other, by anyone
-  // who read the subject) covers this earlier record too. A crash before such a sync may
-  // lose the subject, but then no acknowledged event names it; a crash after the vault
-  // write and before the referencing append leaves an orphan subject no event names,
-  // which is harmless (the next SubjectFor of the email key returns it). A synced write
-  // here cost one fsync per new email address under vault_mu_ (~300 invitations/s).
-  rocksdb::WriteOptions wo;
-  wo.sync = false;
-  s = db_->Write(wo, &batch);
-  if (!s.ok()) return FromRocks(s, "writing the vault");
+  {
+    std::lock_guard lock(vault_mu_);
+    if (auto it = fresh_.find(email_key.data); it != fresh_.end()) return it->second.subject;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
+    if (s.ok()) return subject;
+    if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
+    // Not written here: the next chunk WriteChunk writes carries it, in the same WAL
+    // record as that chunk's events, so any acknowledged append sealed after this call
+    // (the one that references the subject, or any other) is synced with it. A crash
+    // before such a sync may lose the subject, but then no acknowledged event names it.
+    // Its own write cost a RocksDB write (and a turn in RocksDB's write queue behind the
+    // log's chunks) per new email address.
+    subject = "sub_" + ToHex(RandomBytes(16));
+    fresh_.emplace(email_key.data, FreshSubject{subject, std::string(email)});
+    fresh_by_subject_.emplace(subject, email_key.data);
+    fresh_count_.store(fresh_.size(), std::memory_order_release);
+    if (fresh_.size() < kMaxFreshSubjects) return subject;
+  }
+  // Many new subjects and no append to carry them: write them now, unsynced (the next
+  // acknowledged append's sync covers this earlier WAL record too).
+  ROSTER_RETURN_IF_ERROR(WriteFreshSubjects(/*sync=*/false));
   return subject;
 }
 
+Status RocksDbEventStore::WriteFreshSubjects(bool sync) {
+  std::lock_guard write_lock(vault_write_mu_);
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> keys = TakeFreshSubjects(batch);
+  if (keys.empty()) return Status::Ok();  // a chunk took them meanwhile
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "writing the vault");
+  ForgetFreshSubjects(keys);
+  return Status::Ok();
+}
+
+std::vector<std::string> RocksDbEventStore::TakeFreshSubjects(rocksdb::WriteBatch& batch) {
+  std::vector<std::string> keys;
+  std::lock_guard lock(vault_mu_);
+  keys.reserve(fresh_.size());
+  for (const auto& [key, fresh] : fresh_) {
+    batch.Put(cf_->vault, fresh.subject, fresh.email);
+    batch.Put(cf_->vault_index, key, fresh.subject);
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+void RocksDbEventStore::ForgetFreshSubjects(const std::vector<std::string>& keys) {
+  std::lock_guard lock(vault_mu_);
+  for (const std::string& key : keys) {
+    if (auto it = fresh_.find(key); it != fresh_.end()) {
+      fresh_by_subject_.erase(it->second.subject);
+      fresh_.erase(it);
+    }
+  }
+  fresh_count_.store(fresh_.size(), std::memory_order_release);
+}
+
 std::optional<std::string> RocksDbEventStore::Lookup(std::string_view subject) const {
+  if (fresh_count_.load(std::memory_order_acquire) > 0) {
+    std::lock_guard lock(vault_mu_);
+    if (auto it = fresh_by_subject_.find(std::string(subject)); it != fresh_by_subject_.end()) {
+      return fresh_.at(it->second).email;
+    }
+  }
   std::string email;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault,
                                rocksdb::Slice(subject.data(), subject.size()), &email);
@@ -1634,7 +1700,16 @@ std::optional<std::string> RocksDbEventStore::Lookup(std::string_view subject) c
 
 Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
   if (options_.read_only) return Error(ErrorCode::kUnavailable, "the event log is open read-only");
+  // No chunk is between taking fresh subjects and writing them while we hold this.
+  std::lock_guard write_lock(vault_write_mu_);
   std::lock_guard lock(vault_mu_);
+  if (auto it = fresh_.find(email_key.data); it != fresh_.end()) {
+    // Never written: forgetting it is the erasure.
+    fresh_by_subject_.erase(it->second.subject);
+    fresh_.erase(it);
+    fresh_count_.store(fresh_.size(), std::memory_order_release);
+    return 1u;
+  }
   std::string subject;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
   if (s.IsNotFound()) return 0u;

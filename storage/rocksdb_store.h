@@ -39,6 +39,7 @@ namespace rocksdb {
 class DB;
 class Env;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace roster::storage {
@@ -303,8 +304,33 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   bool salvaging_ = false;
   std::string wal_damage_;
 
-  // Serialises SubjectFor/Erase so two callers with one email key get one subject.
-  std::mutex vault_mu_;
+  // ---- vault ----
+  // Subjects SubjectFor made and no chunk has written yet, by email key. They ride the
+  // next chunk WriteChunk writes (so the sync that makes any later append durable covers
+  // them) instead of costing a RocksDB write of their own. Over kMaxFreshSubjects (no
+  // append for a while), SubjectFor writes them itself.
+  struct FreshSubject {
+    std::string subject;
+    std::string email;
+  };
+  // Guards fresh_ and serialises SubjectFor/Erase, so two callers with one email key get
+  // one subject. Held briefly; never across a RocksDB write.
+  mutable std::mutex vault_mu_;
+  std::unordered_map<std::string, FreshSubject> fresh_;
+  std::unordered_map<std::string, std::string> fresh_by_subject_;  // subject → email key
+  std::atomic<size_t> fresh_count_{0};  // fresh_.size(), read without the lock
+  // Held by whoever writes fresh subjects (WriteChunk, or SubjectFor past the cap) from
+  // taking them out of fresh_ until RocksDB has them, and by Erase: an erasure never runs
+  // between the two, so it always finds a subject in fresh_ or in RocksDB. Taken before
+  // vault_mu_.
+  std::mutex vault_write_mu_;
+  // Takes every fresh subject into `batch`; returns their email keys. Caller holds
+  // vault_write_mu_.
+  std::vector<std::string> TakeFreshSubjects(rocksdb::WriteBatch& batch);
+  // After `batch` was written: RocksDB answers for them now.
+  void ForgetFreshSubjects(const std::vector<std::string>& keys);
+  // Writes every fresh subject in a batch of its own.
+  Status WriteFreshSubjects(bool sync);
 };
 
 }  // namespace roster::storage

@@ -175,6 +175,95 @@ TEST_F(RocksDbStoreTest, AnErasedSubjectStaysErasedAfterReopen) {
   EXPECT_EQ(*store_->Vault().Erase(events::Bytes{"k"}), 0u);
 }
 
+// A new subject costs no write of its own: it rides the next chunk of appends, so a
+// reader alongside sees it exactly when it sees an event that could name it.
+TEST_F(RocksDbStoreTest, ANewSubjectIsWrittenWithTheNextAppend) {
+  Open();
+  auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
+  ASSERT_TRUE(subject.ok());
+  EXPECT_EQ(store_->Vault().Lookup(*subject), "ann@example.com");  // from memory
+  EXPECT_EQ(*store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com"), *subject);
+  RocksDbOptions ro = Options();
+  ro.read_only = true;
+  EXPECT_EQ(MustOpen(ro)->Vault().Lookup(*subject), std::nullopt);  // not written yet
+
+  Fill("account-a", 1);
+  EXPECT_EQ(MustOpen(ro)->Vault().Lookup(*subject), "ann@example.com");
+  EXPECT_EQ(store_->Vault().Lookup(*subject), "ann@example.com");  // from RocksDB
+  EXPECT_EQ(*store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com"), *subject);
+  EXPECT_EQ(*store_->Vault().Erase(events::Bytes{"k"}), 1u);
+  EXPECT_EQ(store_->Vault().Lookup(*subject), std::nullopt);
+  EXPECT_NE(*store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com"), *subject);
+}
+
+// With no append to carry them, new subjects are written once enough of them wait.
+TEST_F(RocksDbStoreTest, ManyNewSubjectsWithoutAppendsAreWrittenAnyway) {
+  Open();
+  std::vector<std::string> subjects;
+  for (int i = 0; i < 5000; ++i) {
+    auto s = store_->Vault().SubjectFor(events::Bytes{"key-" + std::to_string(i)},
+                                        "u" + std::to_string(i) + "@example.com");
+    ASSERT_TRUE(s.ok());
+    subjects.push_back(*s);
+  }
+  RocksDbOptions ro = Options();
+  ro.read_only = true;
+  auto reader = MustOpen(ro);
+  EXPECT_EQ(reader->Vault().Lookup(subjects.front()), "u0@example.com");
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(store_->Vault().Lookup(subjects[i]), "u" + std::to_string(i) + "@example.com");
+  }
+}
+
+// Subjects made, written with appends and erased from several threads at once: after a
+// reopen every email key either has no subject or one whose entry is there — never an
+// index entry left pointing at an erased subject, never two subjects for one key.
+TEST_F(RocksDbStoreTest, SubjectsStayConsistentUnderConcurrentAppendsAndErasures) {
+  Open();
+  constexpr int kKeys = 64, kThreads = 4, kRounds = 200;
+  auto key = [](int i) { return events::Bytes{"key-" + std::to_string(i)}; };
+  auto email = [](int i) { return "u" + std::to_string(i) + "@example.com"; };
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        int i = (t * 7919 + r * 31) % kKeys;
+        auto s = store_->Vault().SubjectFor(key(i), email(i));
+        if (!s.ok()) failed = true;
+        if (r % 3 == 0) {
+          if (!store_->Append(MakeAppend("stream-" + std::to_string(t), ExpectedVersion::Any()))
+                   .ok()) {
+            failed = true;
+          }
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int r = 0; r < kRounds; ++r) {
+      if (!store_->Vault().Erase(key((r * 13) % kKeys)).ok()) failed = true;
+    }
+  });
+  for (auto& th : threads) th.join();
+  ASSERT_FALSE(failed.load());
+  std::map<int, std::string> before;
+  for (int i = 0; i < kKeys; ++i) {
+    auto s = store_->Vault().SubjectFor(key(i), email(i));
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(store_->Vault().Lookup(*s), email(i)) << i;
+    before[i] = *s;
+  }
+  Close();
+  Open();
+  for (int i = 0; i < kKeys; ++i) {
+    auto s = store_->Vault().SubjectFor(key(i), email(i));
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(*s, before[i]) << "key " << i << " got a second subject";
+    EXPECT_EQ(store_->Vault().Lookup(*s), email(i)) << i;
+  }
+}
+
 TEST_F(RocksDbStoreTest, ASecondWriterCannotOpenTheSameDirectory) {
   Open();
   auto second = RocksDbEventStore::Open(Options());
@@ -186,9 +275,10 @@ TEST_F(RocksDbStoreTest, ASecondWriterCannotOpenTheSameDirectory) {
 
 TEST_F(RocksDbStoreTest, ReadOnlyOpenReadsEverythingAndRefusesWrites) {
   Open();
-  Fill("account-a", 4);
+  // A new subject is written with the next append (which is what would reference it).
   auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
   ASSERT_TRUE(subject.ok());
+  Fill("account-a", 4);
   const Head head = store_->GetHead();
   const std::string secret = store_->LedgerSecret();
 
