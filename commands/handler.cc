@@ -1,6 +1,9 @@
 #include "commands/handler.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 
 #include "base/crypto.h"
 #include "commands/result_codec.h"
@@ -43,12 +46,57 @@ Status KeyReused() {
                "idempotency_key: already used for a different request");
 }
 
+// Runs `task` now or, when this thread is already inside RunSerial, right after the task
+// running there returns: handing an account from one command to the next (ReleaseSlot)
+// then never nests, however many commands wait and however many finish synchronously.
+void RunSerial(std::function<void()> task) {
+  thread_local std::deque<std::function<void()>>* deferred = nullptr;
+  if (deferred != nullptr) {
+    deferred->push_back(std::move(task));
+    return;
+  }
+  std::deque<std::function<void()>> local;
+  deferred = &local;
+  task();
+  while (!local.empty()) {
+    std::function<void()> next = std::move(local.front());
+    local.pop_front();
+    next();
+  }
+  deferred = nullptr;
+}
+
+// Blocks until Set(); for the blocking wrappers over the asynchronous paths.
+template <class T>
+class Latch {
+ public:
+  void Set(T value) {
+    std::lock_guard lock(mu_);  // notify under the lock: the waiter may destroy us at once
+    value_.emplace(std::move(value));
+    cv_.notify_one();
+  }
+  T Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return value_.has_value(); });
+    return std::move(*value_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
+};
+
 }  // namespace
 
-// One account's cached state. `mu` serializes commands on the account; `state` and
-// `loaded` are guarded by it.
+// One account: its cached state, and the queue that serializes commands on it. One task
+// at a time holds the slot (`busy`), from deciding until its append is answered; the
+// others wait in `waiting`, in arrival order. `mu` guards busy and waiting; the holder
+// alone touches loaded and state.
 struct CommandHandler::Slot {
   std::mutex mu;
+  bool busy = false;
+  std::deque<std::function<void()>> waiting;
   bool loaded = false;
   std::string account_id;
   std::string stream;
@@ -64,6 +112,19 @@ struct CommandHandler::Routed {
   std::string subject;
   events::Bytes actor_email_key;
   std::string actor_subject;
+};
+
+// One command on its account, from taking the slot to its answer.
+struct CommandHandler::Op {
+  Routed routed;
+  Actor actor;
+  std::string actor_name;
+  CommandMeta meta;
+  CommandCallback done;
+  std::shared_ptr<Slot> slot;
+  int attempt = 1;
+  std::vector<events::Event> appending;  // the decided events while their append is out
+  CommandResult result;                  // the answer being built
 };
 
 CommandHandler::CommandHandler(storage::EventStore& store, const Clock& clock,
@@ -161,9 +222,42 @@ Status CommandHandler::CatchUp(Slot& slot) {
 std::optional<AccountState> CommandHandler::SnapshotAccount(std::string_view account_id) {
   if (!directory_.AccountExists(account_id)) return std::nullopt;
   auto slot = GetSlot(std::string(account_id));
-  std::lock_guard lock(slot->mu);
-  if (!slot->loaded && !CatchUp(*slot).ok()) return std::nullopt;
-  return slot->state;
+  Latch<std::optional<AccountState>> copied;
+  Acquire(slot, [this, slot, &copied] {
+    std::optional<AccountState> state;
+    if (slot->loaded || CatchUp(*slot).ok()) state = slot->state;
+    ReleaseSlot(*slot);
+    copied.Set(std::move(state));
+  });
+  return copied.Wait();
+}
+
+// ---- the per-account queue ----
+
+void CommandHandler::Acquire(const std::shared_ptr<Slot>& slot, std::function<void()> task) {
+  {
+    std::lock_guard lock(slot->mu);
+    if (slot->busy) {
+      slot->waiting.push_back(std::move(task));
+      return;
+    }
+    slot->busy = true;
+  }
+  RunSerial(std::move(task));
+}
+
+void CommandHandler::ReleaseSlot(Slot& slot) {
+  std::function<void()> next;
+  {
+    std::lock_guard lock(slot.mu);
+    if (slot.waiting.empty()) {
+      slot.busy = false;
+      return;
+    }
+    next = std::move(slot.waiting.front());
+    slot.waiting.pop_front();
+  }
+  RunSerial(std::move(next));  // the slot passes to it still busy
 }
 
 // ---- idempotency ----
@@ -371,110 +465,156 @@ Result<CommandHandler::Routed> CommandHandler::Route(const Command& command, con
 
 Result<CommandResult> CommandHandler::Execute(const Command& command, const Actor& actor,
                                               const CommandMeta& meta) {
-  if (!init_status_.ok()) return init_status_;
-  if (auto repeat = Repeat(meta)) return std::move(*repeat);
-  if (const auto* erase = std::get_if<EraseSubject>(&command)) {
-    return ExecuteErase(*erase, actor, meta);
-  }
-  auto routed = Route(command, actor);
-  if (!routed) return routed.error();
-  auto result = ExecuteOnAccount(*routed, actor, meta);
-  if (!routed->reserved_workspace.empty()) {
-    directory_.ReleaseWorkspace(routed->reserved_workspace);
-  }
-  return result;
+  Latch<Result<CommandResult>> answered;
+  ExecuteAsync(command, actor, meta,
+               [&answered](Result<CommandResult> result) { answered.Set(std::move(result)); });
+  return answered.Wait();
 }
 
-Result<CommandResult> CommandHandler::ExecuteOnAccount(Routed& routed, const Actor& actor,
-                                                       const CommandMeta& meta) {
-  auto slot_ptr = GetSlot(routed.account_id);
-  Slot& slot = *slot_ptr;
-  std::lock_guard lock(slot.mu);
-  if (!slot.loaded) ROSTER_RETURN_IF_ERROR(CatchUp(slot));
-  // A concurrent request with this key may have committed while we waited for the lock.
-  if (auto repeat = Repeat(meta)) return std::move(*repeat);
-  const bool opening = std::holds_alternative<OpenAccount>(routed.command);
-  auto stale = [&](uint64_t current) {
-    return Error(ErrorCode::kVersionConflict,
-                 "If-Match: account " + routed.account_id + " is at version " +
-                     std::to_string(current) + ", not " + std::to_string(*meta.if_match));
-  };
-  if (meta.if_match && *meta.if_match != slot.state.version) return stale(slot.state.version);
-
-  const std::string actor_name = actor.ToString();
-  for (int attempt = 1;; ++attempt) {
-    DecideContext ctx;
-    ctx.now = clock_.Now();
-    ctx.actor = &actor;
-    ctx.actor_email_key = routed.actor_email_key;
-    ctx.actor_subject = routed.actor_subject;
-    ctx.email_key = routed.email_key;
-    ctx.subject = routed.subject;
-    ctx.ids = ids_;
-    ctx.accounts = &directory_;
-    auto decision = DecideWithOutputs(slot.state, routed.command, ctx);
-    if (!decision) return decision.error();
-
-    CommandResult result = std::move(decision->out);
-    result.stream = slot.stream;
-    if (decision->events.empty()) {
-      result.position = store_.GetHead().position;
-      result.version = slot.state.version;
-      Remember(meta, result);
-      return result;
-    }
-    for (const auto& e : decision->events) result.events.push_back({0, events::TypeOf(e)});
-
-    storage::AppendRequest req;
-    req.stream = slot.stream;
-    req.expected = opening ? storage::ExpectedVersion::NoStream()
-                           : storage::ExpectedVersion::Exact(slot.state.version);
-    req.events.reserve(decision->events.size());
-    for (const auto& e : decision->events) {
-      req.events.push_back({events::TypeOf(e), events::EncodeEvent(e)});
-    }
-    req.actor = actor_name;
-    req.correlation_id = meta.correlation_id;
-    req.idempotency_key = meta.idempotency_key;
-    req.idempotency_fingerprint = meta.fingerprint;
-    if (!meta.idempotency_key.empty()) req.idempotency_payload = EncodeResultPayload(result);
-
-    auto appended = store_.Append(std::move(req));
-    if (!appended) {
-      if (appended.error().code() != ErrorCode::kVersionConflict) return appended.error();
-      // Someone else wrote this stream: fold what they wrote, then decide again.
-      ROSTER_RETURN_IF_ERROR(CatchUp(slot));
-      // What we folded may be another writer's append with our key: answer as its repeat
-      // rather than deciding again against its effects (no invite_pending on a repeat).
-      if (auto repeat = Repeat(meta)) return std::move(*repeat);
-      if (meta.if_match) return stale(slot.state.version);
-      if (attempt >= options_.max_attempts) return appended.error();
-      continue;
-    }
-    if (appended->deduplicated) return FromDeduplicated(*appended, meta);
-
-    // Fold our own events into the cache and the directory, as the store recorded them.
-    const size_t n = decision->events.size();
-    for (size_t i = 0; i < n; ++i) {
-      events::RecordedEvent rec;
-      rec.envelope.position = appended->first_position + i;
-      rec.envelope.stream = slot.stream;
-      rec.envelope.version = appended->stream_version - n + 1 + i;
-      rec.envelope.type = events::TypeOf(decision->events[i]);
-      rec.envelope.recorded_at = appended->recorded_at;
-      rec.envelope.actor = actor_name;
-      rec.envelope.correlation_id = meta.correlation_id;
-      rec.envelope.idempotency_key = meta.idempotency_key;
-      rec.event = std::move(decision->events[i]);
-      Evolve(slot.state, rec);
-      directory_.Apply(rec);
-      result.events[i].position = rec.envelope.position;
-    }
-    result.position = appended->last_position;
-    result.version = appended->stream_version;
-    Remember(meta, result);
-    return result;
+void CommandHandler::ExecuteAsync(const Command& command, const Actor& actor,
+                                  const CommandMeta& meta, CommandCallback done) {
+  if (!init_status_.ok()) return done(init_status_);
+  if (auto repeat = Repeat(meta)) return done(std::move(*repeat));
+  if (const auto* erase = std::get_if<EraseSubject>(&command)) {
+    return done(ExecuteErase(*erase, actor, meta));
   }
+  auto routed = Route(command, actor);
+  if (!routed) return done(routed.error());
+  auto op = std::make_shared<Op>();
+  op->routed = std::move(routed).value();
+  op->actor = actor;
+  op->actor_name = actor.ToString();
+  op->meta = meta;
+  op->done = std::move(done);
+  op->slot = GetSlot(op->routed.account_id);
+  Acquire(op->slot, [this, op] { StartOnAccount(op); });
+}
+
+// Holding the slot: load the account, check the key again and If-Match, then decide.
+void CommandHandler::StartOnAccount(const std::shared_ptr<Op>& op) {
+  Slot& slot = *op->slot;
+  if (!slot.loaded) {
+    if (Status st = CatchUp(slot); !st.ok()) return Finish(op, st);
+  }
+  // A command with this key may have committed while this one waited for the account.
+  if (auto repeat = Repeat(op->meta)) return Finish(op, std::move(*repeat));
+  if (op->meta.if_match && *op->meta.if_match != slot.state.version) {
+    return Finish(op, Stale(*op, slot.state.version));
+  }
+  Decide(op);
+}
+
+Status CommandHandler::Stale(const Op& op, uint64_t current) const {
+  return Error(ErrorCode::kVersionConflict,
+               "If-Match: account " + op.routed.account_id + " is at version " +
+                   std::to_string(current) + ", not " + std::to_string(*op.meta.if_match));
+}
+
+// Decides against the slot's state and sends the events to the store; OnAppended goes on.
+void CommandHandler::Decide(const std::shared_ptr<Op>& op) {
+  Slot& slot = *op->slot;
+  const Routed& routed = op->routed;
+  const CommandMeta& meta = op->meta;
+  DecideContext ctx;
+  ctx.now = clock_.Now();
+  ctx.actor = &op->actor;
+  ctx.actor_email_key = routed.actor_email_key;
+  ctx.actor_subject = routed.actor_subject;
+  ctx.email_key = routed.email_key;
+  ctx.subject = routed.subject;
+  ctx.ids = ids_;
+  ctx.accounts = &directory_;
+  auto decision = DecideWithOutputs(slot.state, routed.command, ctx);
+  if (!decision) return Finish(op, decision.error());
+
+  CommandResult result = std::move(decision->out);
+  result.stream = slot.stream;
+  if (decision->events.empty()) {
+    result.position = store_.GetHead().position;
+    result.version = slot.state.version;
+    Remember(meta, result);
+    return Finish(op, std::move(result));
+  }
+  for (const auto& e : decision->events) result.events.push_back({0, events::TypeOf(e)});
+
+  storage::AppendRequest req;
+  req.stream = slot.stream;
+  req.expected = std::holds_alternative<OpenAccount>(routed.command)
+                     ? storage::ExpectedVersion::NoStream()
+                     : storage::ExpectedVersion::Exact(slot.state.version);
+  req.events.reserve(decision->events.size());
+  for (const auto& e : decision->events) {
+    req.events.push_back({events::TypeOf(e), events::EncodeEvent(e)});
+  }
+  req.actor = op->actor_name;
+  req.correlation_id = meta.correlation_id;
+  req.idempotency_key = meta.idempotency_key;
+  req.idempotency_fingerprint = meta.fingerprint;
+  if (!meta.idempotency_key.empty()) req.idempotency_payload = EncodeResultPayload(result);
+
+  op->appending = std::move(decision->events);
+  op->result = std::move(result);
+  store_.AppendAsync(std::move(req), [this, op](Result<storage::AppendResult> appended) {
+    OnAppended(op, std::move(appended));
+  });
+}
+
+// The store's answer (on its committing thread, or here for a refusal).
+void CommandHandler::OnAppended(const std::shared_ptr<Op>& op,
+                                Result<storage::AppendResult> appended) {
+  Slot& slot = *op->slot;
+  const CommandMeta& meta = op->meta;
+  if (!appended) {
+    if (appended.error().code() != ErrorCode::kVersionConflict) {
+      return Finish(op, appended.error());
+    }
+    // Someone else wrote this stream: fold what they wrote, then decide again.
+    if (Status st = CatchUp(slot); !st.ok()) return Finish(op, st);
+    // What we folded may be another writer's append with our key: answer as its repeat
+    // rather than deciding again against its effects (no invite_pending on a repeat).
+    if (auto repeat = Repeat(meta)) return Finish(op, std::move(*repeat));
+    if (meta.if_match) return Finish(op, Stale(*op, slot.state.version));
+    if (op->attempt >= options_.max_attempts) return Finish(op, appended.error());
+    ++op->attempt;
+    return Decide(op);
+  }
+  if (appended->deduplicated) return Finish(op, FromDeduplicated(*appended, meta));
+
+  // Fold our own events into the cache and the directory, as the store recorded them.
+  CommandResult& result = op->result;
+  const size_t n = op->appending.size();
+  for (size_t i = 0; i < n; ++i) {
+    events::RecordedEvent rec;
+    rec.envelope.position = appended->first_position + i;
+    rec.envelope.stream = slot.stream;
+    rec.envelope.version = appended->stream_version - n + 1 + i;
+    rec.envelope.type = events::TypeOf(op->appending[i]);
+    rec.envelope.recorded_at = appended->recorded_at;
+    rec.envelope.actor = op->actor_name;
+    rec.envelope.correlation_id = meta.correlation_id;
+    rec.envelope.idempotency_key = meta.idempotency_key;
+    rec.event = std::move(op->appending[i]);
+    Evolve(slot.state, rec);
+    directory_.Apply(rec);
+    result.events[i].position = rec.envelope.position;
+  }
+  op->appending.clear();
+  result.position = appended->last_position;
+  result.version = appended->stream_version;
+  Remember(meta, result);
+  Finish(op, std::move(result));
+}
+
+// Answers, then hands the account to the next command waiting for it. The answer goes
+// first so that it never waits for the next command's decision.
+void CommandHandler::Finish(const std::shared_ptr<Op>& op, Result<CommandResult> result) {
+  if (!op->routed.reserved_workspace.empty()) {
+    directory_.ReleaseWorkspace(op->routed.reserved_workspace);
+  }
+  std::shared_ptr<Slot> slot = std::move(op->slot);
+  CommandCallback done = std::move(op->done);
+  done(std::move(result));
+  ReleaseSlot(*slot);
 }
 
 Result<CommandResult> CommandHandler::ExecuteErase(const EraseSubject& command,

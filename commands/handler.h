@@ -1,28 +1,38 @@
 // CommandHandler: runs commands against the event store. The one entry point the gateway
 // (and the CLI) calls to change anything.
 //
-//   Execute(command, actor, meta)
+//   ExecuteAsync(command, actor, meta, done)   (Execute: the same, waiting for `done`)
 //     1. idempotency: a known Idempotency-Key answers the first result (or
 //        idempotency_key_reused when the fingerprint differs) without deciding again;
 //     2. route: account id, or workspace / invitation / token / partner id through the
 //        Directory → the account stream "account-<id>" (unknown → not_found / invalid_token);
 //     3. personal data: email keys HMAC(ledger secret, lower-cased email); vault subjects
 //        only for emails the command will write;
-//     4. lock the account (one mutex per account), load its state (cache, else fold the
-//        stream), check If-Match, Decide (decider.h);
-//     5. append with ExpectedVersion::Exact(version) (NoStream for OpenAccount); on
-//        version_conflict catch up and decide again (bounded), unless If-Match was given;
-//     6. evolve the cached state and the Directory with the appended events; answer.
+//     4. take the account: commands on one account queue behind each other (in arrival
+//        order) from deciding until their append is answered — a queue, not a mutex, so
+//        no thread waits for the account; load its state (cache, else fold the stream),
+//        check If-Match, Decide (decider.h);
+//     5. append asynchronously (EventStore::AppendAsync) with ExpectedVersion::Exact
+//        (NoStream for OpenAccount); on version_conflict catch up and decide again
+//        (bounded), unless If-Match was given;
+//     6. evolve the cached state and the Directory with the appended events; answer; hand
+//        the account to the next command waiting for it.
 //   EraseSubject erases the vault entries and appends SubjectErased to stream "privacy".
+//
+// Threads: steps 1-4 run on the caller's thread (they may read the store: a key not in
+// memory, an account not cached). The rest runs where the store answers the append — its
+// committing thread — as does a waiting command's whole turn, and `done`.
 //
 // Thread-safety: every public method may be called from any thread. Commands on one
 // account are serialized in-process; different accounts proceed in parallel (and share
-// the store's group commit). The store and clock are borrowed and must outlive the handler.
+// the store's group commit). The store and clock are borrowed and must outlive the
+// handler; destroy it only when no command is in flight.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,14 +95,24 @@ class CommandHandler {
 
   HandlerStats stats();
 
-  // Runs one command as `actor`. Errors: every rule code of DESIGN.md (see decider.h),
-  // not_found / invalid_token for unknown routing ids and tokens, version_conflict (If-Match
-  // stale, or retries exhausted), idempotency_key_reused, and store faults (io_error,
-  // unavailable, corruption).
+  // Runs one command as `actor`; `done` runs exactly once with the answer: on this thread
+  // when it is known without an append (a rejection, a repeat, nothing to append), else on
+  // the store's committing thread once the events are durable. `done` must be quick and
+  // must not call Execute or SnapshotAccount (it may call ExecuteAsync). EraseSubject runs
+  // synchronously (its vault erasure is a synced write). Errors: every rule code of
+  // DESIGN.md (see decider.h), not_found / invalid_token for unknown routing ids and
+  // tokens, version_conflict (If-Match stale, or retries exhausted),
+  // idempotency_key_reused, and store faults (io_error, unavailable, corruption).
+  using CommandCallback = std::function<void(Result<CommandResult>)>;
+  void ExecuteAsync(const Command& command, const Actor& actor, const CommandMeta& meta,
+                    CommandCallback done);
+
+  // ExecuteAsync, waiting for its answer. Not from a `done` callback.
   Result<CommandResult> Execute(const Command& command, const Actor& actor,
                                 const CommandMeta& meta = {});
 
-  // A copy of an account's current state (loaded on demand); nullopt for an unknown account.
+  // A copy of an account's current state (loaded on demand), taken in its turn after the
+  // commands already queued on the account; nullopt for an unknown account.
   std::optional<AccountState> SnapshotAccount(std::string_view account_id);
 
   // Directory lookups (as of the call).
@@ -119,6 +139,7 @@ class CommandHandler {
  private:
   struct Slot;
   struct Routed;
+  struct Op;
   struct Remembered {
     std::string fingerprint;
     CommandResult result;
@@ -128,8 +149,15 @@ class CommandHandler {
   Result<Routed> Route(const Command& command, const Actor& actor);
   std::shared_ptr<Slot> GetSlot(const std::string& account_id);
   Status CatchUp(Slot& slot);
-  Result<CommandResult> ExecuteOnAccount(Routed& routed, const Actor& actor,
-                                         const CommandMeta& meta);
+  // Runs `task` once it holds the slot (at once when free); the task ends its turn with
+  // ReleaseSlot, which starts the next waiting task.
+  void Acquire(const std::shared_ptr<Slot>& slot, std::function<void()> task);
+  static void ReleaseSlot(Slot& slot);
+  void StartOnAccount(const std::shared_ptr<Op>& op);
+  void Decide(const std::shared_ptr<Op>& op);
+  void OnAppended(const std::shared_ptr<Op>& op, Result<storage::AppendResult> appended);
+  void Finish(const std::shared_ptr<Op>& op, Result<CommandResult> result);
+  Status Stale(const Op& op, uint64_t current) const;
   Result<CommandResult> ExecuteErase(const EraseSubject& command, const Actor& actor,
                                      const CommandMeta& meta);
   // The answer to a repeated key, if this key is known (in memory, else from the store's
@@ -150,7 +178,7 @@ class CommandHandler {
 
   // Account state, LRU by account. A Slot is evicted only while the cache holds its one
   // shared_ptr: every other copy is made by GetSlot under slots_mu_, so two commands on one
-  // account always lock the same Slot.
+  // account always queue on the same Slot.
   std::mutex slots_mu_;
   LruCache<std::shared_ptr<Slot>> slots_;
   std::atomic<uint64_t> account_loads_{0};

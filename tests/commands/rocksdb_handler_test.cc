@@ -4,7 +4,9 @@
 // with caches of one account and one key, the same holds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -307,6 +309,120 @@ TEST_F(RocksDbHandlerTest, ARepeatOnASecondHandlerIsAnsweredFromTheStore) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), ErrorCode::kIdempotencyKeyReused);
   EXPECT_EQ(CountEvents(events::EventType::kInviteSent), 1u);
+}
+
+// ---- ExecuteAsync ----
+
+// Many commands in flight from one thread, several per account: each account's commands
+// are decided in arrival order (versions follow submission order), every one is durable
+// and folded, and a snapshot taken after them waits its turn and sees them all.
+TEST_F(RocksDbHandlerTest, AsyncCommandsQueuePerAccountInArrivalOrder) {
+  constexpr int kAccounts = 4, kPerAccount = 50;
+  for (int a = 0; a < kAccounts; ++a) {
+    std::string acc = "a" + std::to_string(a), ws = "w" + std::to_string(a);
+    Ok(OpenAccount{acc, "Acme", "standard", "global", "owner", Mail("owner")});
+    Ok(CreateWorkspace{acc, ws, "One", "standard", {}}, U("owner"));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::map<std::string, std::vector<std::pair<int, uint64_t>>> versions;  // account → (i, v)
+  std::vector<std::string> failures;
+  for (int i = 0; i < kPerAccount; ++i) {
+    for (int a = 0; a < kAccounts; ++a) {
+      std::string acc = "a" + std::to_string(a);
+      SendInvite c{"w" + std::to_string(a), Mail("u" + std::to_string(i)), "viewer", {}, {}};
+      handler_->ExecuteAsync(c, U("owner"), {}, [&, acc, i](Result<CommandResult> r) {
+        std::lock_guard lock(mu);
+        if (r.ok()) {
+          versions[acc].emplace_back(i, r->version);
+        } else {
+          failures.push_back(r.error().ToString());
+        }
+        ++answered;
+        cv.notify_all();
+      });
+    }
+  }
+  for (int a = 0; a < kAccounts; ++a) {
+    auto snapshot = handler_->SnapshotAccount("a" + std::to_string(a));
+    ASSERT_TRUE(snapshot.has_value());
+    EXPECT_EQ(snapshot->version, 2u + kPerAccount) << "the snapshot waited for the queue";
+  }
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return answered == kAccounts * kPerAccount; });
+  EXPECT_TRUE(failures.empty()) << failures.front();
+  for (auto& [acc, list] : versions) {
+    ASSERT_EQ(list.size(), size_t{kPerAccount}) << acc;
+    std::sort(list.begin(), list.end());
+    for (int i = 0; i < kPerAccount; ++i) {
+      EXPECT_EQ(list[i].second, uint64_t(3 + i)) << acc << " command " << i;
+    }
+  }
+  EXPECT_EQ(CountEvents(events::EventType::kInviteSent), size_t{kAccounts * kPerAccount});
+  EXPECT_TRUE(store_->Verify().ok);
+}
+
+// An answer known without an append comes back on the calling thread; a durable one on
+// the store's committing thread. A callback may start the next command.
+TEST_F(RocksDbHandlerTest, AsyncAnswersComeFromTheCallerOrTheCommittingThread) {
+  SetUpWorld();
+  const auto caller = std::this_thread::get_id();
+  std::thread::id rejected_on, committed_on;
+  handler_->ExecuteAsync(SendInvite{"w1", "not-an-email", "viewer", {}, {}}, U("owner"), {},
+                         [&](Result<CommandResult> r) {
+                           EXPECT_FALSE(r.ok());
+                           rejected_on = std::this_thread::get_id();
+                         });
+  EXPECT_EQ(rejected_on, caller);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<CommandResult>> chain;
+  handler_->ExecuteAsync(
+      SendInvite{"w1", Mail("bob"), "viewer", {}, {}}, U("owner"), {},
+      [&](Result<CommandResult> first) {
+        committed_on = std::this_thread::get_id();
+        handler_->ExecuteAsync(SendInvite{"w1", Mail("cy"), "viewer", {}, {}}, U("owner"), {},
+                               [&, first](Result<CommandResult> second) {
+                                 std::lock_guard lock(mu);
+                                 chain.push_back(first);
+                                 chain.push_back(std::move(second));
+                                 cv.notify_all();
+                               });
+      });
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return chain.size() == 2; }));
+  EXPECT_NE(committed_on, caller);
+  ASSERT_TRUE(chain[0].ok()) << chain[0].error().ToString();
+  ASSERT_TRUE(chain[1].ok()) << chain[1].error().ToString();
+  EXPECT_EQ(chain[1]->version, chain[0]->version + 1);
+}
+
+// A store that shuts down under commands in flight answers every one of them (the
+// appends queued behind it fail with unavailable), and the account queue drains.
+TEST_F(RocksDbHandlerTest, AsyncCommandsInFlightAreAnsweredWhenTheStoreShutsDown) {
+  SetUpWorld();
+  std::atomic<int> answered{0}, failed{0};
+  constexpr int kCommands = 200;
+  for (int i = 0; i < kCommands; ++i) {
+    handler_->ExecuteAsync(SendInvite{"w1", Mail("u" + std::to_string(i)), "viewer", {}, {}},
+                           U("owner"), {}, [&](Result<CommandResult> r) {
+                             if (!r.ok()) {
+                               EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable)
+                                   << r.error().ToString();
+                               failed.fetch_add(1);
+                             }
+                             answered.fetch_add(1);
+                           });
+  }
+  store_->Shutdown();
+  for (int spin = 0; spin < 1000 && answered.load() < kCommands; ++spin) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(answered.load(), kCommands);
+  EXPECT_EQ(Code(SendInvite{"w1", Mail("late"), "viewer", {}, {}}, U("owner")),
+            ErrorCode::kUnavailable);
 }
 
 }  // namespace
