@@ -48,7 +48,7 @@ void DropPending(AccountState& s, const Invitation& inv) {
 }
 
 // Erases `index[key]` when it still points at `value`.
-void EraseIfMapsTo(std::map<std::string, std::string>& index, const std::string& key,
+void EraseIfMapsTo(std::unordered_map<std::string, std::string>& index, const std::string& key,
                    const std::string& value) {
   auto it = index.find(key);
   if (it != index.end() && it->second == value) index.erase(it);
@@ -412,7 +412,13 @@ std::string StateDigest(const AccountState& s) {
     }
   }
   c.Num(s.invitations.size());
-  for (const auto& [id, i] : s.invitations) {
+  std::vector<const Invitation*> invitations;
+  invitations.reserve(s.invitations.size());
+  for (const auto& [id, i] : s.invitations) invitations.push_back(&i);
+  std::sort(invitations.begin(), invitations.end(),
+            [](const Invitation* a, const Invitation* b) { return a->invitation_id < b->invitation_id; });
+  for (const Invitation* inv : invitations) {
+    const Invitation& i = *inv;
     c.Str(i.invitation_id), c.Str(i.workspace_id), c.Str(i.email_key.data), c.Str(i.subject);
     c.Str(i.role), c.Map(i.access), c.Scope(i.scope), c.Str(i.token_hash.data);
     c.Num(static_cast<uint64_t>(i.sent_at)), c.Num(static_cast<uint64_t>(i.expires_at));
