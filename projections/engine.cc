@@ -1,5 +1,6 @@
 #include "projections/engine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <optional>
@@ -76,6 +77,10 @@ Status Engine::Start() {
   last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
   stop_ = false;
   running_ = true;
+  {
+    std::lock_guard lock(wait_mu_);
+    accepting_waiters_ = true;
+  }
   thread_ = std::thread(&Engine::Run, this);
   return Status::Ok();
 }
@@ -86,9 +91,63 @@ void Engine::Stop() {
   stop_ = true;
   NotifyWaiters();
   thread_.join();
+  CloseWaiters();
   stop_ = false;
   running_ = false;
   MaybeSnapshot(/*force=*/true);
+}
+
+namespace {
+// For std::push_heap / pop_heap: the smallest position on top.
+struct LaterPosition {
+  template <class W>
+  bool operator()(const W& a, const W& b) const {
+    return a.position > b.position;
+  }
+};
+}  // namespace
+
+void Engine::WhenApplied(uint64_t target, std::chrono::milliseconds timeout,
+                         std::function<void(bool)> done) const {
+  if (position() >= target) return done(true);
+  {
+    std::lock_guard lock(wait_mu_);
+    // Checked under the lock NotifyWaiters takes after publishing a position, so either
+    // we see the position here or NotifyWaiters sees this waiter.
+    if (accepting_waiters_ && position() < target) {
+      async_waiters_.push_back(
+          {target, std::chrono::steady_clock::now() + timeout, std::move(done)});
+      std::push_heap(async_waiters_.begin(), async_waiters_.end(), LaterPosition{});
+      return;
+    }
+  }
+  done(position() >= target);
+}
+
+void Engine::ExpireWaiters() const {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::function<void(bool)>> expired;
+  {
+    std::lock_guard lock(wait_mu_);
+    if (async_waiters_.empty() || now < next_expiry_check_) return;
+    next_expiry_check_ = now + options_.poll / 2;
+    auto late = std::partition(async_waiters_.begin(), async_waiters_.end(),
+                               [&](const AsyncWaiter& w) { return w.deadline > now; });
+    for (auto it = late; it != async_waiters_.end(); ++it) expired.push_back(std::move(it->done));
+    async_waiters_.erase(late, async_waiters_.end());
+    std::make_heap(async_waiters_.begin(), async_waiters_.end(), LaterPosition{});
+  }
+  for (auto& done : expired) done(false);
+}
+
+void Engine::CloseWaiters() {
+  std::vector<AsyncWaiter> left;
+  {
+    std::lock_guard lock(wait_mu_);
+    accepting_waiters_ = false;
+    left.swap(async_waiters_);
+  }
+  for (auto& w : left) w.done(position() >= w.position);
 }
 
 bool Engine::WaitFor(uint64_t target, std::chrono::milliseconds timeout) const {
@@ -103,6 +162,7 @@ void Engine::Run() {
     auto started = std::chrono::steady_clock::now();
     uint64_t head = store_.WaitForHead(pos, options_.poll);
     if (stop_) break;
+    ExpireWaiters();
     if (head <= pos) {
       // Nothing new. If the wait returned early (a shut-down store wakes at once), pause
       // so this loop never spins.
@@ -196,10 +256,18 @@ class ChunkQueue {
 }  // namespace
 
 void Engine::NotifyWaiters() const {
+  std::vector<std::function<void(bool)>> ready;
   {
     std::lock_guard lock(wait_mu_);
+    const uint64_t applied = position();
+    while (!async_waiters_.empty() && async_waiters_.front().position <= applied) {
+      std::pop_heap(async_waiters_.begin(), async_waiters_.end(), LaterPosition{});
+      ready.push_back(std::move(async_waiters_.back().done));
+      async_waiters_.pop_back();
+    }
   }
   wait_cv_.notify_all();
+  for (auto& done : ready) done(true);
 }
 
 Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_before,

@@ -100,6 +100,13 @@ class Engine {
   uint64_t position() const { return position_.load(std::memory_order_acquire); }
   // Waits until position() >= `position`; false on timeout.
   bool WaitFor(uint64_t position, std::chrono::milliseconds timeout) const;
+  // WaitFor without a waiting thread: `done(true)` once position() >= `position`;
+  // `done(false)` after `timeout` (checked at least every options.poll) or when the engine
+  // stops first. Runs `done` on this thread when the position is already applied or the
+  // engine is not running, else on the projector thread (or the one calling Stop()):
+  // keep it quick. Thread-safe.
+  void WhenApplied(uint64_t position, std::chrono::milliseconds timeout,
+                   std::function<void(bool)> done) const;
   // Caught up with the head seen at Start().
   bool Ready() const { return position() >= stats_head_at_start_.load(); }
 
@@ -178,7 +185,12 @@ class Engine {
   // read by a helper thread while this one applies.
   Status ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_before,
                     uint64_t* applied);
+  // Wakes WaitFor callers and answers the WhenApplied callbacks whose position is applied.
   void NotifyWaiters() const;
+  // Answers the WhenApplied callbacks past their deadline (false).
+  void ExpireWaiters() const;
+  // Stop(): answers every WhenApplied callback (true only for applied positions).
+  void CloseWaiters();
   void MaybeSnapshot(bool force);
   void Log(std::string_view message) const;
   uint64_t Resolve(const AsOf& at) const;  // under the shared lock
@@ -195,6 +207,15 @@ class Engine {
 
   mutable std::mutex wait_mu_;
   mutable std::condition_variable wait_cv_;
+  // WhenApplied callbacks, a min-heap on position (guarded by wait_mu_).
+  struct AsyncWaiter {
+    uint64_t position;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  mutable std::vector<AsyncWaiter> async_waiters_;
+  mutable std::chrono::steady_clock::time_point next_expiry_check_{};
+  bool accepting_waiters_ = false;  // between Start() and Stop() (guarded by wait_mu_)
 
   std::mutex run_mu_;  // Start/Stop
   std::thread thread_;

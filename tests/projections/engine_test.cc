@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "projections/engine.h"
 #include "tests/projections/ledger_builder.h"
@@ -39,6 +43,66 @@ class EngineTest : public ::testing::Test {
   }
   LedgerBuilder b_;
 };
+
+// WhenApplied: answered at once for an applied position, from the projector once a later
+// one is applied (and the view shows it then), false after its timeout, and every
+// callback answered by Stop().
+TEST_F(EngineTest, WhenAppliedAnswersWithoutAWaitingThread) {
+  Populate(b_, 5);
+  Engine engine(b_.store(), {.snapshots = false, .poll = 20ms});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+
+  std::optional<bool> now;
+  engine.WhenApplied(Head(), 1s, [&](bool ok) { now = ok; });
+  ASSERT_TRUE(now.has_value());
+  EXPECT_TRUE(*now);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<int, bool>> answers;
+  std::vector<bool> saw_member(20, false);
+  for (int i = 0; i < 20; ++i) {
+    std::string u = "late" + std::to_string(i);
+    uint64_t p = b_.Join("acme", "w1", u, u + "@acme.io", "editor");
+    engine.WhenApplied(p, 5s, [&, i, u](bool ok) {
+      bool visible = engine.Check(u, "products.edit", "w1").allowed;
+      std::lock_guard lock(mu);
+      answers.emplace_back(i, ok);
+      saw_member[i] = visible;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return answers.size() == 20; }));
+  }
+  for (auto [i, ok] : answers) {
+    EXPECT_TRUE(ok) << i;
+    EXPECT_TRUE(saw_member[i]) << i;
+  }
+
+  // A position nobody appends: false once its timeout passes.
+  std::atomic<int> timed_out{-1};
+  auto asked = std::chrono::steady_clock::now();
+  engine.WhenApplied(Head() + 1, 50ms, [&](bool ok) { timed_out = ok ? 1 : 0; });
+  while (timed_out.load() < 0 && std::chrono::steady_clock::now() - asked < 5s) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(timed_out.load(), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, 50ms);
+
+  // Stop answers what is still waiting; a stopped engine answers at once.
+  std::atomic<int> at_stop{-1};
+  engine.WhenApplied(Head() + 1, 1h, [&](bool ok) { at_stop = ok ? 1 : 0; });
+  EXPECT_EQ(at_stop.load(), -1);
+  engine.Stop();
+  EXPECT_EQ(at_stop.load(), 0);
+  std::optional<bool> stopped;
+  engine.WhenApplied(Head() + 1, 1h, [&](bool ok) { stopped = ok; });
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_FALSE(*stopped);
+}
 
 TEST_F(EngineTest, ProjectorThreadGivesReadYourWrites) {
   Populate(b_, 20);
