@@ -1,6 +1,9 @@
 #include "gateway/dispatcher.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -78,9 +81,13 @@ bool Dispatcher::OriginAllowed(std::string_view origin) const {
 }
 
 void Dispatcher::Decorate(const HttpRequest& request, HttpResponse* response) const {
-  response->headers.emplace_back("X-Request-Id", request.request_id);
+  Decorate(request.request_id, request.Header("origin"), response);
+}
+
+void Dispatcher::Decorate(std::string_view request_id, std::optional<std::string_view> origin,
+                          HttpResponse* response) const {
+  response->headers.emplace_back("X-Request-Id", std::string(request_id));
   if (!options_.cors_origins.empty()) {
-    auto origin = request.Header("origin");
     if (origin && OriginAllowed(*origin) && !response->Header("Access-Control-Allow-Origin")) {
       response->headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
       response->headers.emplace_back("Access-Control-Expose-Headers",
@@ -115,10 +122,90 @@ std::optional<Outcome> Dispatcher::Preflight(HttpRequest& request) {
   return out;
 }
 
-Outcome Dispatcher::Handle(HttpRequest& request, std::chrono::steady_clock::time_point received) {
+Outcome Dispatcher::Begin(HttpRequest& request, std::chrono::steady_clock::time_point received) {
   request.request_id = RequestIdFor(request);
   if (std::optional<Outcome> preflight = Preflight(request)) return std::move(*preflight);
   return HandleMatched(request, received, router_.Match(request.method, request.path));
+}
+
+Outcome Dispatcher::Handle(HttpRequest& request, std::chrono::steady_clock::time_point received) {
+  Outcome out = Begin(request, received);
+  if (!out.response.deferred) return out;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Outcome> final_outcome;
+  Resume(request, std::move(out), [&](Outcome o) {
+    std::lock_guard lock(mu);  // notify under the lock: we may return (and free cv) at once
+    final_outcome.emplace(std::move(o));
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return final_outcome.has_value(); });
+  return std::move(*final_outcome);
+}
+
+HttpResponse Dispatcher::InternalError(std::string_view request_id) {
+  return ProblemResponse(Error(ErrorCode::kInternal,
+                               "internal error (request id " + std::string(request_id) + ")"));
+}
+
+void Dispatcher::Resume(const HttpRequest& request, Outcome pending,
+                        std::function<void(Outcome)> done) {
+  // Shared by every copy of the Respond: answers once, and 500 if the last copy is
+  // dropped unanswered (a bug in the deferred work must not hang the connection).
+  struct Answer {
+    const Dispatcher* dispatcher;
+    std::string request_id;
+    std::optional<std::string> origin;
+    Outcome outcome;
+    std::function<void(Outcome)> done;
+    std::atomic<bool> answered{false};
+
+    void Give(HttpResponse response) {
+      if (answered.exchange(true)) {
+        dispatcher->options_.error_log->error("deferred response answered twice: route={} rid={}",
+                                              outcome.route, request_id);
+        return;
+      }
+      if (response.deferred) {
+        dispatcher->options_.error_log->error("deferred response answered with another: "
+                                              "route={} rid={}", outcome.route, request_id);
+        response = InternalError(request_id);
+      }
+      outcome.response = std::move(response);
+      dispatcher->Decorate(request_id, origin, &outcome.response);
+      done(std::move(outcome));
+    }
+    ~Answer() {
+      if (answered.load()) return;
+      try {
+        dispatcher->options_.error_log->error("deferred response dropped unanswered: route={} "
+                                              "rid={}", outcome.route, request_id);
+        Give(InternalError(request_id));
+      } catch (...) {
+      }
+    }
+  };
+  auto answer = std::make_shared<Answer>();
+  answer->dispatcher = this;
+  answer->request_id = request.request_id;
+  if (auto origin = request.Header("origin")) answer->origin = std::string(*origin);
+  DeferredStart start = std::move(pending.response.deferred);
+  answer->outcome = std::move(pending);
+  answer->outcome.response = HttpResponse{};
+  answer->done = std::move(done);
+  Respond respond = [answer](HttpResponse response) { answer->Give(std::move(response)); };
+  try {
+    start(std::move(respond));
+  } catch (const std::exception& e) {
+    options_.error_log->error("deferred start threw: route={} rid={} what={}",
+                              answer->outcome.route, answer->request_id, e.what());
+    if (!answer->answered.load()) answer->Give(InternalError(answer->request_id));
+  } catch (...) {
+    options_.error_log->error("deferred start threw a non-standard exception: route={} rid={}",
+                              answer->outcome.route, answer->request_id);
+    if (!answer->answered.load()) answer->Give(InternalError(answer->request_id));
+  }
 }
 
 std::optional<Outcome> Dispatcher::TryHandleInline(
@@ -176,14 +263,13 @@ Outcome Dispatcher::HandleMatched(HttpRequest& request,
   } catch (const std::exception& e) {
     options_.error_log->error("handler threw: route={} rid={} what={}", out.route,
                               request.request_id, e.what());
-    out.response = ProblemResponse(
-        Error(ErrorCode::kInternal, "internal error (request id " + request.request_id + ")"));
+    out.response = InternalError(request.request_id);
   } catch (...) {
     options_.error_log->error("handler threw a non-standard exception: route={} rid={}",
                               out.route, request.request_id);
-    out.response = ProblemResponse(
-        Error(ErrorCode::kInternal, "internal error (request id " + request.request_id + ")"));
+    out.response = InternalError(request.request_id);
   }
+  if (out.response.deferred) return out;  // Resume() decorates the final answer
 
   if (out.response.stream) {
     // A producer that throws ends its stream early (the status is already on the wire).

@@ -4,9 +4,11 @@
 // (server.cc) only moves bytes. Tests drive it directly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/auth.h"
@@ -46,14 +48,25 @@ class Dispatcher {
 
   // Runs on a worker thread (it calls the handler, which may block). Sets
   // request.request_id. Never throws: an exception escaping a handler — or a stream
-  // producer — is logged and becomes 500 `internal` (or ends the stream).
+  // producer — is logged and becomes 500 `internal` (or ends the stream). The outcome may
+  // be deferred (outcome.response.deferred set, see http.h Deferred()): then Resume() it.
+  Outcome Begin(HttpRequest& request, std::chrono::steady_clock::time_point received);
+
+  // Begin(), then, for a deferred outcome, Resume() and wait for it: the whole answer on
+  // this thread. For tests and tools; the server never waits.
   Outcome Handle(HttpRequest& request, std::chrono::steady_clock::time_point received);
 
-  // For the I/O thread: handles the request at once when that cannot block — its route's
+  // For the I/O thread: Begin()s the request at once when that cannot block — its route's
   // RouteInfo::run_inline says so, or no route matches (404/405) — else nullopt, and the
-  // server hands it to a worker, which calls Handle().
+  // server hands it to a worker, which calls Begin().
   std::optional<Outcome> TryHandleInline(HttpRequest& request,
                                          std::chrono::steady_clock::time_point received);
+
+  // Completes a deferred outcome: runs its start function here and `done` exactly once
+  // with the final outcome (decorated like any other), on whichever thread the answer
+  // comes from. An exception from the start function, or a Respond dropped unanswered,
+  // becomes 500 `internal` (logged). `request` is only read during this call.
+  void Resume(const HttpRequest& request, Outcome pending, std::function<void(Outcome)> done);
 
   // A response the server produced itself (413, 400, 431, 503): adds the request id and
   // CORS headers like Handle() does. `request` may be partial (no body, maybe no path).
@@ -72,6 +85,10 @@ class Dispatcher {
                         RouteMatch match);
   std::optional<Outcome> Preflight(HttpRequest& request);
   void Decorate(const HttpRequest& request, HttpResponse* response) const;
+  void Decorate(std::string_view request_id, std::optional<std::string_view> origin,
+                HttpResponse* response) const;
+  // 500 `internal` naming the request id (for handler bugs).
+  static HttpResponse InternalError(std::string_view request_id);
   bool OriginAllowed(std::string_view origin) const;
 
   const Router& router_;

@@ -142,6 +142,12 @@ HttpResponse JsonResponse(int status, const boost::json::value& value) {
   return response;
 }
 
+HttpResponse Deferred(DeferredStart start) {
+  HttpResponse r;
+  r.deferred = std::move(start);
+  return r;
+}
+
 HttpResponse StreamResponse(std::string content_type, StreamProducer producer) {
   HttpResponse response;
   response.status = 200;

@@ -3,7 +3,9 @@
 // included by every API handler, and only gateway/server.cc speaks to sockets.
 //
 // A handler is a function from (HttpRequest, PathParams, RequestContext) to HttpResponse
-// (router.h); it runs on a worker thread and may block (e.g. on a command's fsync).
+// (router.h); it runs on a worker thread and may block, or on an I/O thread when its
+// route says it never blocks. A handler whose answer comes later (a command waiting for
+// its fsync) returns Deferred(start) instead of blocking: no thread waits for it.
 #pragma once
 
 #include <chrono>
@@ -95,6 +97,14 @@ class StreamSink {
 // captures must stay valid until it returns.
 using StreamProducer = std::function<void(StreamSink&)>;
 
+struct HttpResponse;
+// Hands a deferred response its answer. Call it exactly once, from any thread; the
+// dispatcher answers 500 `internal` if the last copy is dropped without a call.
+using Respond = std::function<void(HttpResponse)>;
+// Starts the work of a deferred response (see Deferred()); runs right after the handler
+// returns, on the same thread, and must not block.
+using DeferredStart = std::function<void(Respond)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -105,6 +115,9 @@ struct HttpResponse {
   // When set, `body` is ignored and the response is sent with chunked transfer encoding,
   // its chunks coming from this producer (see StreamSink).
   StreamProducer stream;
+  // When set, the response is not this one but whatever `deferred` later passes to its
+  // Respond (see Deferred()); every other member is ignored.
+  DeferredStart deferred;
 
   // The first value of a header (case-insensitive name), or nullopt.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -120,6 +133,11 @@ HttpResponse JsonResponse(int status, const boost::json::value& value);
 // A streamed response with the given content type (e.g. "text/event-stream",
 // "application/x-ndjson", "text/csv").
 HttpResponse StreamResponse(std::string content_type, StreamProducer producer);
+
+// A response that comes later: `start` runs once the handler has returned (on the same
+// thread) and passes the real response to its Respond when it has it — from a store's
+// completion callback, say — so no thread blocks meanwhile.
+HttpResponse Deferred(DeferredStart start);
 
 // The HTTP status for an error code: the one table of API.md ("Status of each rule
 // code"), in one function. kOk maps to 200.

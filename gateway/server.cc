@@ -14,6 +14,7 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -84,6 +85,7 @@ class ServerImpl {
   HttpMetrics& metrics() { return metrics_; }
   spdlog::logger& log() { return *log_; }
   WorkerPool& workers() { return *workers_; }
+  net::io_context& io() { return *ioc_; }
   WorkerPool& streams() { return *streams_; }
   bool stopping() const { return stopping_.load(); }
 
@@ -334,8 +336,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     // Cheap handlers (and 404s) answer here, on the I/O thread: cheaper than two wake-ups.
+    // So do commands: they only start here (decide, queue the append) and answer from
+    // the log's completion (a deferred response), with no thread waiting for the fsync.
     if (std::optional<Outcome> outcome =
             server_.dispatcher().TryHandleInline(*front.request, front.received)) {
+      if (outcome->response.deferred) {
+        handler_running_ = true;
+        ResumeDeferred(front.request, std::move(*outcome));
+        UpdateTimer();
+        return;
+      }
       front.outcome = std::move(outcome);
       StartResponse();
       return;
@@ -347,7 +357,11 @@ class Session : public std::enable_shared_from_this<Session> {
     bool accepted = server_.workers().TrySubmit([self, request, received] {
       std::optional<Outcome> outcome;
       if (!self->closed_.load(std::memory_order_relaxed)) {
-        outcome = self->server_.dispatcher().Handle(*request, received);
+        outcome = self->server_.dispatcher().Begin(*request, received);
+        if (outcome->response.deferred) {
+          self->ResumeDeferred(request, std::move(*outcome));
+          return;
+        }
       }
       net::post(self->executor_, [self, outcome = std::move(outcome)]() mutable {
         self->OnHandled(std::move(outcome));
@@ -363,6 +377,22 @@ class Session : public std::enable_shared_from_this<Session> {
       StartResponse();
     }
     UpdateTimer();
+  }
+
+  // Runs a deferred outcome's work (on this thread: the I/O strand or a worker); its
+  // answer, from whichever thread produces it, is posted back to the strand. The work
+  // guard keeps the io_context running until then, so Run() never returns (nor the
+  // io_context go away) under an answer still to come.
+  void ResumeDeferred(const std::shared_ptr<HttpRequest>& request, Outcome pending) {
+    auto self = shared_from_this();
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        server_.io().get_executor());
+    server_.dispatcher().Resume(*request, std::move(pending), [self, work](Outcome outcome) {
+      net::post(self->executor_, [self, outcome = std::move(outcome)]() mutable {
+        self->OnHandled(std::move(outcome));
+      });
+      work->reset();
+    });
   }
 
   void OnHandled(std::optional<Outcome> outcome) {

@@ -25,7 +25,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
        .tag = "accounts",
        .request_body = "{account_id?, name, plan: standard|agency|partner|enterprise, "
                        "region: global|eu, owner: {user_id, email}}",
-       .success_status = 201},
+       .success_status = 201,
+       .run_inline = gateway::AlwaysInline},
       [&s](const HttpRequest& req, const PathParams&, RequestContext& ctx) {
         auto body = ParseBody(req, Body::kRequired);
         if (!body) return gateway::ProblemResponse(body.error());
@@ -65,7 +66,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
              {.summary = "Add an account member (reaches every workspace with that role)",
               .tag = "accounts",
               .request_body = "{user_id, email, role: owner|admin|viewer}",
-              .success_status = 201},
+              .success_status = 201,
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -88,7 +90,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
   router.Add(Method::kPatch, "/v1/accounts/{a}/members/{user_id}",
              {.summary = "Change an account member's role",
               .tag = "accounts",
-              .request_body = "{role: owner|admin|viewer}"},
+              .request_body = "{role: owner|admin|viewer}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -108,7 +111,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
              });
 
   router.Add(Method::kDelete, "/v1/accounts/{a}/members/{user_id}",
-             {.summary = "Remove an account member", .tag = "accounts"},
+             {.summary = "Remove an account member", .tag = "accounts",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -129,7 +133,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
        .tag = "workspaces",
        .request_body = "{workspace_id?, name, template: standard|orders|partner_program, "
                        "invite_ttl_seconds?}",
-       .success_status = 201},
+       .success_status = 201,
+       .run_inline = gateway::AlwaysInline},
       [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
         auto body = ParseBody(req, Body::kRequired);
         if (!body) return gateway::ProblemResponse(body.error());
@@ -166,7 +171,8 @@ void RegisterAccountRoutes(Router& router, Services& s) {
   router.Add(Method::kPut, "/v1/workspaces/{w}/roles/{role}",
              {.summary = "Define or redefine a custom role",
               .tag = "workspaces",
-              .request_body = "{permissions: [patterns]}"},
+              .request_body = "{permissions: [patterns]}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());

@@ -140,24 +140,11 @@ Result<commands::CommandMeta> MetaOf(const HttpRequest& request, const RequestCo
   return meta;
 }
 
-HttpResponse RunCommand(Services& services, const HttpRequest& request,
-                        const RequestContext& ctx, commands::Command command, int success_status,
-                        const Render& render) {
-  auto meta = MetaOf(request, ctx);
-  if (!meta) return gateway::ProblemResponse(meta.error());
-  auto result = services.handler.Execute(command, ActorOf(ctx.principal), *meta);
-  if (!result) return gateway::ProblemResponse(result.error());
-  const commands::CommandResult& r = *result;
+namespace {
 
-  // Read-your-writes: answer once a query would see the command.
-  if (!services.engine.WaitFor(r.position, services.options.read_your_writes_timeout)) {
-    LogOf(services)->warn(
-        "request {}: projections at position {} did not reach {} within {} ms; answering "
-        "anyway",
-        ctx.request_id, services.engine.position(), r.position,
-        services.options.read_your_writes_timeout.count());
-  }
-
+// The command answer: {events, position, version, …render}, ETag and the replay flag.
+HttpResponse CommandAnswer(const commands::CommandResult& r, int success_status,
+                           const Render& render) {
   json::array appended;
   for (const auto& e : r.events) {
     appended.push_back(json::object{{"position", e.position}, {"type", events::TypeName(e.type)}});
@@ -173,6 +160,43 @@ HttpResponse RunCommand(Services& services, const HttpRequest& request,
   }
   if (r.deduplicated) response.WithHeader("Idempotent-Replayed", "true");
   return response;
+}
+
+}  // namespace
+
+HttpResponse RunCommand(Services& services, const HttpRequest& request,
+                        const RequestContext& ctx, commands::Command command, int success_status,
+                        const Render& render) {
+  auto meta = MetaOf(request, ctx);
+  if (!meta) return gateway::ProblemResponse(meta.error());
+  // Deferred: the handler decides on this thread and appends asynchronously; the answer
+  // is sent from the log's completion once the projections have applied it, and no
+  // thread waits meanwhile.
+  return gateway::Deferred([&services, command = std::move(command), meta = std::move(*meta),
+                            actor = ActorOf(ctx.principal), request_id = ctx.request_id,
+                            success_status, render](gateway::Respond respond) {
+    services.handler.ExecuteAsync(
+        command, actor, meta,
+        [&services, request_id, success_status, render,
+         respond = std::move(respond)](Result<commands::CommandResult> result) {
+          if (!result) return respond(gateway::ProblemResponse(result.error()));
+          // Read-your-writes: answer once a query would see the command.
+          const uint64_t position = result->position;
+          services.engine.WhenApplied(
+              position, services.options.read_your_writes_timeout,
+              [&services, request_id, success_status, render, respond,
+               r = std::move(result).value()](bool applied) {
+                if (!applied) {
+                  LogOf(services)->warn(
+                      "request {}: projections at position {} did not reach {} within {} ms; "
+                      "answering anyway",
+                      request_id, services.engine.position(), r.position,
+                      services.options.read_your_writes_timeout.count());
+                }
+                respond(CommandAnswer(r, success_status, render));
+              });
+        });
+  });
 }
 
 // ---- queries ----

@@ -77,6 +77,10 @@ Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> hea
 // Runs `command` as the request's principal and answers `success_status` with
 //   {events: [{position, type}], position, version, …render(result)}
 // after the projections have applied its position (bounded wait, then a logged warning).
+// The answer is deferred (gateway::Deferred): the command is decided where the route runs
+// and answered from the log's completion (CommandHandler::ExecuteAsync, then
+// Engine::WhenApplied), so command routes run inline on the I/O thread
+// (.run_inline = gateway::AlwaysInline) — except EraseSubject, which is synchronous.
 // A repeat of an Idempotency-Key answers the first response (status and body), plus the
 // header Idempotent-Replayed: true. Rejections → problem+json.
 HttpResponse RunCommand(Services& services, const HttpRequest& request,

@@ -28,7 +28,8 @@ void RegisterInvitationRoutes(Router& router, Services& s) {
               .tag = "invitations",
               .request_body = "{email, role, access?: {module: level}, "
                               "scope?: {markets?, sets?, groups?}}",
-              .success_status = 201},
+              .success_status = 201,
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -98,7 +99,8 @@ void RegisterInvitationRoutes(Router& router, Services& s) {
 
   router.Add(Method::kPost, "/v1/invitations/{id}/resend",
              {.summary = "Resend: a fresh token (the old one stops working) and a new expiry",
-              .tag = "invitations"},
+              .tag = "invitations",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -107,7 +109,8 @@ void RegisterInvitationRoutes(Router& router, Services& s) {
              });
 
   router.Add(Method::kDelete, "/v1/invitations/{id}",
-             {.summary = "Cancel an invitation; its token stops working", .tag = "invitations"},
+             {.summary = "Cancel an invitation; its token stops working", .tag = "invitations",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -122,7 +125,8 @@ void RegisterInvitationRoutes(Router& router, Services& s) {
   router.Add(Method::kPost, "/v1/invitations/accept",
              {.summary = "Accept an invitation as the joining user (email must match)",
               .tag = "invitations",
-              .request_body = "{token}"},
+              .request_body = "{token}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams&, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());

@@ -10,7 +10,8 @@ void RegisterLinkRoutes(Router& router, Services& s) {
   router.Add(Method::kPut, "/v1/workspaces/{w}/invite-link",
              {.summary = "Create the invite link (token returned once) or change its role",
               .tag = "invite-link",
-              .request_body = "{role, confirm_admin?: bool}"},
+              .request_body = "{role, confirm_admin?: bool}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -42,7 +43,8 @@ void RegisterLinkRoutes(Router& router, Services& s) {
 
   router.Add(Method::kPost, "/v1/workspaces/{w}/invite-link/regenerate",
              {.summary = "Replace the link's token; the old one stops working at once",
-              .tag = "invite-link"},
+              .tag = "invite-link",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -57,7 +59,8 @@ void RegisterLinkRoutes(Router& router, Services& s) {
 
   router.Add(Method::kDelete, "/v1/workspaces/{w}/invite-link",
              {.summary = "Disable the link; members who joined keep their access",
-              .tag = "invite-link"},
+              .tag = "invite-link",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -73,7 +76,8 @@ void RegisterLinkRoutes(Router& router, Services& s) {
              {.summary = "Join a workspace by its link as the joining user (no duplicate for "
                          "someone who already has access)",
               .tag = "invite-link",
-              .request_body = "{token}"},
+              .request_body = "{token}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams&, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());

@@ -27,7 +27,8 @@ void RegisterMemberRoutes(Router& router, Services& s) {
              {.summary = "Change a member's role, per-module access or scope",
               .tag = "members",
               .request_body = "{role?, access?: {module: none|view|edit|manage|inherit}, "
-                              "scope?: {markets?: [], sets?: [], groups?: []}}"},
+                              "scope?: {markets?: [], sets?: [], groups?: []}}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -54,7 +55,8 @@ void RegisterMemberRoutes(Router& router, Services& s) {
 
   router.Add(Method::kDelete, "/v1/workspaces/{w}/members/{user_id}",
              {.summary = "Remove a member (access ends at once; history stays)",
-              .tag = "members"},
+              .tag = "members",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());

@@ -18,7 +18,8 @@ void RenderStatus(json::object& out, const commands::CommandResult& r) {
 template <class C>
 void AddTransition(Router& router, Services& s, std::string_view verb, std::string summary) {
   router.Add(Method::kPost, "/v1/partners/{p}/" + std::string(verb),
-             {.summary = std::move(summary), .tag = "partners", .request_body = "{reason?}"},
+             {.summary = std::move(summary), .tag = "partners", .request_body = "{reason?}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -38,7 +39,8 @@ void RegisterPartnerRoutes(Router& router, Services& s) {
              {.summary = "Invite a partner account (plan partner) with an access level and sets",
               .tag = "partners",
               .request_body = "{partner_account_id, access_level: view|download|edit, sets: []}",
-              .success_status = 201},
+              .success_status = 201,
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -54,7 +56,8 @@ void RegisterPartnerRoutes(Router& router, Services& s) {
 
   router.Add(Method::kPost, "/v1/partners/{p}/accept",
              {.summary = "Accept a partnership as a team.manage member of the partner account",
-              .tag = "partners"},
+              .tag = "partners",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -100,7 +103,8 @@ void RegisterPartnerRoutes(Router& router, Services& s) {
   router.Add(Method::kPatch, "/v1/partners/{p}",
              {.summary = "Change a partner's access level or assigned sets",
               .tag = "partners",
-              .request_body = "{access_level?, assign_sets?: [], revoke_sets?: []}"},
+              .request_body = "{access_level?, assign_sets?: [], revoke_sets?: []}",
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());

@@ -36,7 +36,8 @@ void ReadContainers(JsonReader& in, commands::GrantShare& c) {
 template <class ShareCommand>
 void AddGrantCommandRoute(Router& router, Services& s, Method method, const char* path,
                           const char* summary) {
-  router.Add(method, path, {.summary = summary, .tag = "shares"},
+  router.Add(method, path,
+             {.summary = summary, .tag = "shares", .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kOptional);
                if (!body) return gateway::ProblemResponse(body.error());
@@ -59,7 +60,8 @@ void RegisterShareRoutes(Router& router, Services& s) {
               .tag = "shares",
               .request_body = "{grantee_user_id, grantee_account_id, containers: \"all\" | [ids], "
                               "billing: bool}",
-              .success_status = 201},
+              .success_status = 201,
+              .run_inline = gateway::AlwaysInline},
              [&s](const HttpRequest& req, const PathParams& p, RequestContext& ctx) {
                auto body = ParseBody(req, Body::kRequired);
                if (!body) return gateway::ProblemResponse(body.error());
