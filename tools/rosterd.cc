@@ -569,6 +569,11 @@ int Main(int argc, char** argv) {
     log->critical("{}", st.message());
     return kExitRuntime;
   }
+#ifdef ROSTER_JEMALLOC
+  log->info("memory allocator: jemalloc");
+#else
+  log->info("memory allocator: the C library's (built without jemalloc)");
+#endif
   log->info("rosterd {} listening on http://{} (data dir {})", ROSTER_VERSION, app.endpoint(),
             c.data_dir);
 

@@ -11,6 +11,7 @@ packages=(
   librocksdb-dev capnproto libcapnp-dev
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc-dev
   curl wrk
 )
 
