@@ -2,6 +2,8 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <spdlog/sinks/ostream_sink.h>
@@ -45,6 +47,24 @@ class DispatcherTest : public ::testing::Test {
                    throw std::runtime_error("producer kaboom");
                  });
                });
+    // Deferred answers: from another thread, or broken on purpose (?mode=throw|drop|twice).
+    router.Add(Method::kPost, "/deferred", {.auth = AuthRequirement::kNone},
+               [this](const HttpRequest& req, const PathParams&, RequestContext&) {
+                 std::string mode(req.Query("mode").value_or("thread"));
+                 return Deferred([this, mode](Respond respond) {
+                   if (mode == "throw") throw std::runtime_error("deferred kaboom");
+                   if (mode == "drop") return;  // the last Respond goes away unanswered
+                   if (mode == "twice") {
+                     respond(JsonResponse(201, {{"n", 1}}));
+                     respond(JsonResponse(202, {{"n", 2}}));
+                     return;
+                   }
+                   answerers.emplace_back([respond] {
+                     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                     respond(JsonResponse(201, {{"from", "another thread"}}));
+                   });
+                 });
+               });
     logger->set_level(spdlog::level::info);
     dispatcher = std::make_unique<Dispatcher>(
         router, auth, http_metrics,
@@ -60,6 +80,12 @@ class DispatcherTest : public ::testing::Test {
     r.target = path;
     r.path = path;
     r.headers = std::move(headers);
+    return r;
+  }
+
+  HttpRequest DeferredReq(std::string mode) {
+    HttpRequest r = Req(Method::kPost, "/deferred");
+    r.query.emplace("mode", std::move(mode));
     return r;
   }
 
@@ -79,6 +105,7 @@ class DispatcherTest : public ::testing::Test {
   std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink;
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<std::jthread> answerers;  // joined first, before the dispatcher goes
 };
 
 TEST_F(DispatcherTest, EchoesASaneRequestIdAndReplacesAnInsaneOne) {
@@ -207,6 +234,38 @@ TEST_F(DispatcherTest, RejectDecoratesServerMadeAnswers) {
   EXPECT_EQ(o.response.status, 413);
   EXPECT_EQ(o.response.Header("X-Request-Id"), "r1");
   EXPECT_EQ(o.route, "/v1/admin");
+}
+
+TEST_F(DispatcherTest, ADeferredAnswerFromAnotherThreadIsDecoratedLikeAnyOther) {
+  HttpRequest first = Req(Method::kPost, "/deferred");
+  Outcome begun = dispatcher->Begin(first, std::chrono::steady_clock::now());
+  EXPECT_TRUE(begun.response.deferred);  // Begin leaves it to Resume
+  answerers.clear();
+
+  Outcome o = Handle(Req(Method::kPost, "/deferred",
+                         {{"x-request-id", "rid-7"}, {"origin", "https://app.example.com"}}));
+  EXPECT_FALSE(o.response.deferred);
+  EXPECT_EQ(o.response.status, 201);
+  EXPECT_EQ(Body(o)["from"], "another thread");
+  EXPECT_EQ(o.route, "/deferred");
+  EXPECT_EQ(o.response.Header("X-Request-Id"), "rid-7");
+  EXPECT_EQ(o.response.Header("Access-Control-Allow-Origin"), "https://app.example.com");
+}
+
+TEST_F(DispatcherTest, ABrokenDeferredAnswerIsA500NeverAHang) {
+  Outcome threw = Handle(DeferredReq("throw"));
+  EXPECT_EQ(threw.response.status, 500);
+  EXPECT_EQ(Body(threw)["code"], "internal");
+  EXPECT_NE(log_text.str().find("deferred start threw"), std::string::npos);
+
+  Outcome dropped = Handle(DeferredReq("drop"));
+  EXPECT_EQ(dropped.response.status, 500);
+  EXPECT_TRUE(dropped.response.Header("X-Request-Id"));
+  EXPECT_NE(log_text.str().find("dropped unanswered"), std::string::npos);
+
+  Outcome twice = Handle(DeferredReq("twice"));
+  EXPECT_EQ(twice.response.status, 201);  // the first answer stands
+  EXPECT_NE(log_text.str().find("answered twice"), std::string::npos);
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -353,6 +356,83 @@ TEST(Server, StopLetsAnInFlightRequestFinish) {
   EXPECT_TRUE(server.WaitStopped(3s));
   HttpClient late(server.port());
   EXPECT_EQ(late.Get("/health").status, 0);  // no longer accepting
+}
+
+// Deferred answers over real sockets: a route that runs inline and answers later from
+// another thread (as commands answer from the log's completion).
+class LaterAnswers {
+ public:
+  ~LaterAnswers() {
+    std::lock_guard lock(mu_);
+    threads_.clear();  // joins
+  }
+  // Registers GET /later?ms=N (inline; answers 200 {"ms": N} from a thread after N ms).
+  std::function<void(Router&)> Routes() {
+    return [this](Router& router) {
+      router.Add(Method::kGet, "/later",
+                 {.auth = AuthRequirement::kNone, .run_inline = AlwaysInline},
+                 [this](const HttpRequest& req, const PathParams&, RequestContext&) {
+                   int ms = std::stoi(std::string(req.Query("ms").value_or("0")));
+                   return Deferred([this, ms](Respond respond) {
+                     std::lock_guard lock(mu_);
+                     threads_.emplace_back([ms, respond] {
+                       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                       respond(JsonResponse(200, {{"ms", ms}}));
+                     });
+                   });
+                 });
+    };
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::jthread> threads_;
+};
+
+TEST(Server, DeferredAnswersKeepPipelinedOrder) {
+  LaterAnswers later;  // outlives the server: its threads answer into it
+  TestServer server({}, later.Routes());
+  RawConnection c(server.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(Get("/later?ms=200", "r1") + Get("/health", "r2") +
+                     Get("/later?ms=10", "r3") + Get("/nope", "r4")));
+  std::vector<std::pair<std::string, int>> want = {{"r1", 200}, {"r2", 200}, {"r3", 200},
+                                                   {"r4", 404}};
+  for (const auto& [id, status] : want) {
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, status) << id << " " << r.error;
+    EXPECT_EQ(r.Header("x-request-id"), id);
+  }
+}
+
+TEST(Server, ManyConnectionsWithDeferredAnswersInFlight) {
+  LaterAnswers later;
+  TestServer server({}, later.Routes());
+  std::vector<std::future<int>> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(std::async(std::launch::async, [&] {
+      HttpClient client(server.port());
+      int ok = 0;
+      for (int j = 0; j < 5; ++j) ok += client.Get("/later?ms=5").status == 200 ? 1 : 0;
+      return ok;
+    }));
+  }
+  for (auto& c : clients) EXPECT_EQ(c.get(), 5);
+}
+
+TEST(Server, StopWaitsForADeferredAnswer) {
+  LaterAnswers later;
+  TestServer server({.drain_timeout = 5s}, later.Routes());
+  std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
+    HttpClient client(server.port());
+    return client.Get("/later?ms=500");
+  });
+  std::this_thread::sleep_for(150ms);
+  server.Stop();
+  HttpResult r = in_flight.get();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(server.WaitStopped(3s));
 }
 
 TEST(Server, StopClosesIdleConnectionsAtOnce) {
