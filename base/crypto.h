@@ -20,6 +20,11 @@ Hash256 HmacSha256(std::string_view key, std::string_view message);
 // n bytes from OpenSSL's CSPRNG. Aborts if the CSPRNG fails (a fault, not a rejection).
 std::string RandomBytes(size_t n);
 
+// RandomBytes through a per-thread buffer refilled 4 KiB at a time, for the many small
+// draws of ids, tokens and subjects: RAND_bytes costs a lock and a getpid() per call.
+// Bytes handed out are wiped from the buffer; a forked child never reuses its parent's.
+std::string BufferedRandomBytes(size_t n);
+
 // Constant-time comparison of equal-length byte strings; false when lengths differ.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 

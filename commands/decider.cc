@@ -1,9 +1,6 @@
 #include "commands/decider.h"
 
-#include <pthread.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <set>
 
@@ -995,41 +992,6 @@ class Decider {
   const DecideContext& ctx_;
   const Actor& a_;
 };
-
-// CSPRNG bytes drawn from a per-thread buffer refilled by RandomBytes 4 KiB at a time:
-// RAND_bytes costs a getpid() system call per call (OpenSSL's fork check), which
-// dominated id and token generation. A fork in the child bumps the generation so a child
-// never reuses its parent's buffered bytes.
-std::atomic<uint64_t> g_fork_generation{0};
-
-void OnForkChild() { g_fork_generation.fetch_add(1); }
-
-std::string BufferedRandomBytes(size_t n) {
-  static const bool registered = [] { return ::pthread_atfork(nullptr, nullptr, &OnForkChild) == 0; }();
-  (void)registered;
-  constexpr size_t kRefill = 4096;
-  thread_local std::string buffer;
-  thread_local size_t used = 0;
-  thread_local uint64_t generation = 0;
-  uint64_t now = g_fork_generation.load(std::memory_order_relaxed);
-  if (generation != now) {
-    buffer.clear();
-    used = 0;
-    generation = now;
-  }
-  if (n > kRefill) return RandomBytes(n);
-  if (buffer.size() - used < n) {
-    // Wipe what was handed out before refilling (the bytes became ids and tokens).
-    std::fill(buffer.begin(), buffer.end(), '\0');
-    buffer = RandomBytes(kRefill);
-    used = 0;
-  }
-  std::string out = buffer.substr(used, n);
-  std::fill(buffer.begin() + static_cast<std::ptrdiff_t>(used),
-            buffer.begin() + static_cast<std::ptrdiff_t>(used + n), '\0');
-  used += n;
-  return out;
-}
 
 std::string RandomHex(size_t digits) {
   std::string hex = ToHex(BufferedRandomBytes((digits + 1) / 2));

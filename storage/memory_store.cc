@@ -183,7 +183,7 @@ Result<std::string> MemoryEventStore::SubjectFor(const events::Bytes& email_key,
   std::lock_guard lock(mu_);
   auto it = subjects_by_key_.find(email_key.data);
   if (it != subjects_by_key_.end()) return it->second;
-  std::string subject = "sub_" + ToHex(RandomBytes(16));
+  std::string subject = "sub_" + ToHex(BufferedRandomBytes(16));
   subjects_by_key_.emplace(email_key.data, subject);
   vault_.emplace(subject, std::string(email));
   return subject;

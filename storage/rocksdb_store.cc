@@ -319,7 +319,7 @@ Status RocksDbEventStore::OpenDb() {
       {keys::kStreamHeadsCf, heads},
       {keys::kIdempotencyCf, point},
       {keys::kVaultCf, small},
-      {keys::kVaultIndexCf, small},
+      {keys::kVaultIndexCf, point},  // a new address is a miss: Bloom filters answer it
       {keys::kSnapshotsCf, small},
       {keys::kMetaCf, small},
   };
@@ -1623,20 +1623,32 @@ Result<std::string> RocksDbEventStore::SubjectFor(const events::Bytes& email_key
     return Error(ErrorCode::kUnavailable, "the log refuses writes after a failed sync");
   }
   std::string subject;
+  uint64_t epoch = 0;
   {
     std::lock_guard lock(vault_mu_);
     if (auto it = fresh_.find(email_key.data); it != fresh_.end()) return it->second.subject;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
-    if (s.ok()) return subject;
-    if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
+    epoch = vault_epoch_;
+  }
+  // RocksDB outside the lock (callers on several threads); the epoch tells whether a
+  // subject left fresh_ for RocksDB, or was erased, meanwhile.
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
+  if (s.ok()) return subject;
+  if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
+  {
+    std::lock_guard lock(vault_mu_);
+    if (auto it = fresh_.find(email_key.data); it != fresh_.end()) return it->second.subject;
+    if (vault_epoch_ != epoch) {
+      s = db_->Get(rocksdb::ReadOptions(), cf_->vault_index, email_key.data, &subject);
+      if (s.ok()) return subject;
+      if (!s.IsNotFound()) return FromRocks(s, "reading the vault index");
+    }
     // Not written here: the next chunk WriteChunk writes carries it, in the same WAL
     // record as that chunk's events, so any acknowledged append sealed after this call
     // (the one that references the subject, or any other) is synced with it. A crash
     // before such a sync may lose the subject, but then no acknowledged event names it.
     // Its own write cost a RocksDB write (and a turn in RocksDB's write queue behind the
     // log's chunks) per new email address.
-    subject = "sub_" + ToHex(RandomBytes(16));
+    subject = "sub_" + ToHex(BufferedRandomBytes(16));
     fresh_.emplace(email_key.data, FreshSubject{subject, std::string(email)});
     fresh_by_subject_.emplace(subject, email_key.data);
     fresh_count_.store(fresh_.size(), std::memory_order_release);
@@ -1675,6 +1687,7 @@ std::vector<std::string> RocksDbEventStore::TakeFreshSubjects(rocksdb::WriteBatc
 
 void RocksDbEventStore::ForgetFreshSubjects(const std::vector<std::string>& keys) {
   std::lock_guard lock(vault_mu_);
+  ++vault_epoch_;
   for (const std::string& key : keys) {
     if (auto it = fresh_.find(key); it != fresh_.end()) {
       fresh_by_subject_.erase(it->second.subject);
@@ -1703,6 +1716,7 @@ Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
   // No chunk is between taking fresh subjects and writing them while we hold this.
   std::lock_guard write_lock(vault_write_mu_);
   std::lock_guard lock(vault_mu_);
+  ++vault_epoch_;
   if (auto it = fresh_.find(email_key.data); it != fresh_.end()) {
     // Never written: forgetting it is the erasure.
     fresh_by_subject_.erase(it->second.subject);

@@ -319,6 +319,9 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   std::unordered_map<std::string, FreshSubject> fresh_;
   std::unordered_map<std::string, std::string> fresh_by_subject_;  // subject → email key
   std::atomic<size_t> fresh_count_{0};  // fresh_.size(), read without the lock
+  // Bumped (under vault_mu_) whenever a subject leaves fresh_ or RocksDB: SubjectFor reads
+  // RocksDB without the lock and trusts a miss only if no such change happened meanwhile.
+  uint64_t vault_epoch_ = 0;
   // Held by whoever writes fresh subjects (WriteChunk, or SubjectFor past the cap) from
   // taking them out of fresh_ until RocksDB has them, and by Erase: an erasure never runs
   // between the two, so it always finds a subject in fresh_ or in RocksDB. Taken before
