@@ -83,6 +83,25 @@ std::string Get(std::string_view target, std::string_view request_id = {}) {
   return r + "\r\n";
 }
 
+// Sends every GET at once on one connection (request ids r1, r2, …) and expects their
+// answers in that order with these statuses.
+void ExpectPipelinedAnswers(uint16_t port,
+                            const std::vector<std::pair<std::string, int>>& requests) {
+  RawConnection c(port);
+  ASSERT_TRUE(c.connected());
+  std::string wire;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    wire += Get(requests[i].first, "r" + std::to_string(i + 1));
+  }
+  ASSERT_TRUE(c.Send(wire));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const std::string id = "r" + std::to_string(i + 1);
+    HttpResult r = c.ReadResponse();
+    ASSERT_EQ(r.status, requests[i].second) << requests[i].first << " " << r.error;
+    EXPECT_EQ(r.Header("x-request-id"), id);
+  }
+}
+
 TEST(Server, KeepAliveServesManyRequestsOnOneConnection) {
   TestServer server;
   HttpClient client(server.port());
@@ -97,17 +116,10 @@ TEST(Server, KeepAliveServesManyRequestsOnOneConnection) {
 
 TEST(Server, PipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow) {
   TestServer server;
-  RawConnection c(server.port());
-  ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.Send(Get("/_test/sleep?ms=200", "r1") + Get("/health", "r2") +
-                     Get("/nope", "r3") + Get("/ready", "r4")));
-  std::vector<std::pair<std::string, int>> want = {{"r1", 200}, {"r2", 200}, {"r3", 404},
-                                                   {"r4", 200}};
-  for (const auto& [id, status] : want) {
-    HttpResult r = c.ReadResponse();
-    ASSERT_EQ(r.status, status) << id << " " << r.error;
-    EXPECT_EQ(r.Header("x-request-id"), id);
-  }
+  ExpectPipelinedAnswers(server.port(), {{"/_test/sleep?ms=200", 200},
+                                         {"/health", 200},
+                                         {"/nope", 404},
+                                         {"/ready", 200}});
 }
 
 TEST(Server, MorePipelinedRequestsThanTheQueueHoldsAreAllAnswered) {
@@ -342,11 +354,12 @@ TEST(Server, ConnectionsOverTheCapAreAnswered503AndClosed) {
   EXPECT_EQ(a.Get("/health").status, 200);  // the others are unaffected
 }
 
-TEST(Server, StopLetsAnInFlightRequestFinish) {
-  TestServer server({.drain_timeout = 5s});
+// Stops `server` while a GET of `target` (answered after ~500 ms) is in flight: it is
+// answered, with Connection: close, then Run() returns and nothing more is accepted.
+void ExpectStopLetsInFlightFinish(TestServer& server, const std::string& target) {
   std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
     HttpClient client(server.port());
-    return client.Get("/_test/sleep?ms=500");
+    return client.Get(target);
   });
   std::this_thread::sleep_for(150ms);
   server.Stop();
@@ -356,6 +369,11 @@ TEST(Server, StopLetsAnInFlightRequestFinish) {
   EXPECT_TRUE(server.WaitStopped(3s));
   HttpClient late(server.port());
   EXPECT_EQ(late.Get("/health").status, 0);  // no longer accepting
+}
+
+TEST(Server, StopLetsAnInFlightRequestFinish) {
+  TestServer server({.drain_timeout = 5s});
+  ExpectStopLetsInFlightFinish(server, "/_test/sleep?ms=500");
 }
 
 // Deferred answers over real sockets: a route that runs inline and answers later from
@@ -392,17 +410,10 @@ class LaterAnswers {
 TEST(Server, DeferredAnswersKeepPipelinedOrder) {
   LaterAnswers later;  // outlives the server: its threads answer into it
   TestServer server({}, later.Routes());
-  RawConnection c(server.port());
-  ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.Send(Get("/later?ms=200", "r1") + Get("/health", "r2") +
-                     Get("/later?ms=10", "r3") + Get("/nope", "r4")));
-  std::vector<std::pair<std::string, int>> want = {{"r1", 200}, {"r2", 200}, {"r3", 200},
-                                                   {"r4", 404}};
-  for (const auto& [id, status] : want) {
-    HttpResult r = c.ReadResponse();
-    ASSERT_EQ(r.status, status) << id << " " << r.error;
-    EXPECT_EQ(r.Header("x-request-id"), id);
-  }
+  ExpectPipelinedAnswers(server.port(), {{"/later?ms=200", 200},
+                                         {"/health", 200},
+                                         {"/later?ms=10", 200},
+                                         {"/nope", 404}});
 }
 
 TEST(Server, ManyConnectionsWithDeferredAnswersInFlight) {
@@ -423,16 +434,7 @@ TEST(Server, ManyConnectionsWithDeferredAnswersInFlight) {
 TEST(Server, StopWaitsForADeferredAnswer) {
   LaterAnswers later;
   TestServer server({.drain_timeout = 5s}, later.Routes());
-  std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
-    HttpClient client(server.port());
-    return client.Get("/later?ms=500");
-  });
-  std::this_thread::sleep_for(150ms);
-  server.Stop();
-  HttpResult r = in_flight.get();
-  EXPECT_EQ(r.status, 200) << r.error;
-  EXPECT_FALSE(r.keep_alive);
-  EXPECT_TRUE(server.WaitStopped(3s));
+  ExpectStopLetsInFlightFinish(server, "/later?ms=500");
 }
 
 TEST(Server, StopClosesIdleConnectionsAtOnce) {
