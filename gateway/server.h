@@ -3,9 +3,10 @@
 //
 // Shape (after Beast's advanced server): one listener; one session per connection on its
 // own strand; keep-alive and pipelining (up to `pipeline_limit` requests read ahead,
-// answered strictly in order). Each request is handed to the Dispatcher on a bounded
-// worker pool — handlers may block on an fsync without stalling an I/O thread — and the
-// response is posted back to the session's strand. Streamed responses (StreamProducer)
+// answered strictly in order). Routes that never block (health, live checks, commands,
+// which answer later as deferred responses) run on the I/O thread; the others go to a
+// bounded worker pool, so a blocking handler never stalls an I/O thread. Responses are
+// posted back to the session's strand. Streamed responses (StreamProducer)
 // run on a separate bounded stream pool and reach the socket through a bounded
 // StreamQueue, with chunked transfer encoding.
 //
@@ -43,8 +44,9 @@ struct ServerOptions {
   uint16_t port = 8080;                // 0: any free port (see Server::port())
   // Threads running the sockets. 0: std::thread::hardware_concurrency().
   size_t io_threads = 0;
-  // Threads running handlers. Handlers block on fsync; more workers let group commit
-  // batch more requests per sync, at ~64 KiB of stack each. Default 16.
+  // Threads running the handlers that may block (history queries, exports, erasure).
+  // Commands do not hold one (they answer as deferred responses). ~64 KiB of stack each.
+  // Default 16.
   size_t workers = 16;
   // Requests waiting for a worker before new ones get 503. Default 1024.
   size_t worker_queue = 1024;
