@@ -70,7 +70,7 @@ void RunSerial(std::function<void()> task) {
 template <class T>
 class Latch {
  public:
-  void Set(T value) {
+  void Set(T&& value) {
     std::lock_guard lock(mu_);  // notify under the lock: the waiter may destroy us at once
     value_.emplace(std::move(value));
     cv_.notify_one();
