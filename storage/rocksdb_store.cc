@@ -862,7 +862,9 @@ void RocksDbEventStore::CommitGroup(std::vector<std::unique_ptr<Prepared>>& chun
 
   if (any_events && options_.sync && !failed_.load()) {
     // Every chunk here was written before this call: one fsync makes them all durable.
+    const auto started = std::chrono::steady_clock::now();
     rocksdb::Status s = db_->SyncWAL();
+    NoteSync(std::chrono::steady_clock::now() - started, chunks);
     if (!s.ok()) {
       Fail(group.first_position, chunks.back()->next_position - 1, s.ToString());
     }
@@ -920,6 +922,33 @@ void RocksDbEventStore::CommitGroup(std::vector<std::unique_ptr<Prepared>>& chun
   }
   merge_waiters();
   AnswerGroup(std::move(chunks.front()));
+}
+
+void RocksDbEventStore::NoteSync(std::chrono::steady_clock::duration took,
+                                 const std::vector<std::unique_ptr<Prepared>>& chunks) {
+  const auto nanos = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+  const bool slow = took > options_.slow_sync;
+  {
+    std::lock_guard lock(state_mu_);
+    stats_.sync_nanos += nanos;
+    stats_.max_sync_nanos = std::max(stats_.max_sync_nanos, nanos);
+    if (slow) ++stats_.slow_syncs;
+  }
+  if (!slow || !options_.log) return;
+  size_t appends = 0;
+  uint64_t first = 0, last = 0;
+  for (const auto& chunk : chunks) {
+    appends += chunk->group.size();
+    if (chunk->events == 0) continue;
+    if (first == 0) first = chunk->first_position;
+    last = chunk->next_position - 1;
+  }
+  options_.log("WAL sync took " + std::to_string(nanos / 1'000'000) + " ms (over " +
+               std::to_string(options_.slow_sync.count()) + " ms) for " +
+               std::to_string(appends) + " appends at positions " + std::to_string(first) +
+               ".." + std::to_string(last) +
+               "; each of them waited for it (the disk, or the VM's I/O, is slow)");
 }
 
 // ---- reading ----

@@ -21,13 +21,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -103,6 +106,13 @@ struct RocksDbOptions {
   // flushes under sustained appends; costs RAM and WAL replay time after a crash.
   // Default 64 MiB.
   size_t write_buffer_bytes = 64 << 20;
+
+  // A WAL sync slower than this is reported through `log` (with its group's size and
+  // positions): every append of the group waited for it. Default 100 ms.
+  std::chrono::milliseconds slow_sync = std::chrono::milliseconds(100);
+  // Where the store reports what an operator should see (slow syncs). Called on the
+  // syncing thread; keep it quick. nullptr: not reported. Default nullptr.
+  std::function<void(std::string_view)> log;
 };
 
 // Counters of the writer thread, for metrics and benchmarks. A consistent snapshot.
@@ -115,6 +125,11 @@ struct WriterStats {
   uint64_t max_group_appends = 0;
   // Of `groups`, those a lone appender sealed, synced and published on its own thread.
   uint64_t caller_groups = 0;
+  // WAL syncs: total and longest time spent in them, and how many took longer than
+  // RocksDbOptions::slow_sync.
+  uint64_t sync_nanos = 0;
+  uint64_t max_sync_nanos = 0;
+  uint64_t slow_syncs = 0;
 };
 
 class RocksDbEventStore final : public EventStore, private PiiVault {
@@ -238,6 +253,9 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // runs the callbacks of the group's AppendAsync waiters; PassWakeOn is each woken
   // waiter's part of the tree.
   static void AnswerGroup(std::unique_ptr<Prepared> prepared);
+  // Adds a WAL sync's duration to the stats; reports it through options_.log when slow.
+  void NoteSync(std::chrono::steady_clock::duration took,
+                const std::vector<std::unique_ptr<Prepared>>& chunks);
   static void PassWakeOn(Pending& pending);
   // The committed version of a stream, from RocksDB (0 for an unknown stream).
   Result<uint64_t> LoadStreamVersion(const std::string& stream) const;

@@ -476,7 +476,10 @@ int Main(int argc, char** argv) {
     log->critical("{}", st.message());
     return kExitRuntime;
   }
-  auto opened = storage::RocksDbEventStore::Open({.path = ledger_dir, .clock = &clock});
+  auto opened = storage::RocksDbEventStore::Open(
+      {.path = ledger_dir,
+       .clock = &clock,
+       .log = [log](std::string_view line) { log->warn("ledger: {}", line); }});
   if (!opened) {
     log->critical("cannot open the ledger at {}: {}", ledger_dir, opened.error().ToString());
     return kExitRuntime;
@@ -542,6 +545,18 @@ int Main(int argc, char** argv) {
   m.AddCallback(gateway::MetricType::kCounter, "roster_store_fsyncs_total",
                 "Synced commit groups (one WAL fsync each)", {},
                 writer(&storage::WriterStats::groups));
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_fsync_seconds_total",
+                "Time spent in WAL syncs (divide by roster_store_fsyncs_total for the mean)", {},
+                [store_ptr] {
+                  return static_cast<double>(store_ptr->GetWriterStats().sync_nanos) / 1e9;
+                });
+  m.AddCallback(gateway::MetricType::kGauge, "roster_store_fsync_max_seconds",
+                "The longest WAL sync since start", {}, [store_ptr] {
+                  return static_cast<double>(store_ptr->GetWriterStats().max_sync_nanos) / 1e9;
+                });
+  m.AddCallback(gateway::MetricType::kCounter, "roster_store_slow_fsyncs_total",
+                "WAL syncs slower than 100 ms (each is also logged)", {},
+                writer(&storage::WriterStats::slow_syncs));
   m.AddCallback(gateway::MetricType::kCounter, "roster_store_deduplicated_appends_total",
                 "Appends answered from an idempotency record", {},
                 writer(&storage::WriterStats::deduplicated));

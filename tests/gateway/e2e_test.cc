@@ -76,6 +76,12 @@ TEST_F(E2e, OperationsEndpoints) {
             std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("\nroster_http_open_connections "), std::string::npos);
+  // The ledger's own, operators' first look when commands slow down.
+  for (const char* name : {"roster_store_fsyncs_total", "roster_store_fsync_seconds_total",
+                           "roster_store_fsync_max_seconds", "roster_store_slow_fsyncs_total",
+                           "roster_projections_lag_events"}) {
+    EXPECT_NE(metrics.body.find(std::string("\n") + name + " "), std::string::npos) << name;
+  }
 
   HttpResult echoed = client.Get("/health", {{"X-Request-Id", "trace-42"}});
   EXPECT_EQ(echoed.Header("x-request-id"), "trace-42");
@@ -86,6 +92,7 @@ TEST_F(E2e, OperationsEndpoints) {
   EXPECT_NE(log.find("listening on http://127.0.0.1:" + std::to_string(rosterd.port())),
             std::string::npos);
   EXPECT_NE(log.find("GET /health 200"), std::string::npos);  // the access log
+  EXPECT_NE(log.find("memory allocator: "), std::string::npos);
 }
 
 TEST_F(E2e, NotFoundAndMethodNotAllowedAreProblems) {

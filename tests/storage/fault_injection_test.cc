@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,10 +26,12 @@ using testing::TempDir;
 
 class FaultInjectionTest : public ::testing::Test {
  protected:
-  void OpenFaulty() {
+  void OpenFaulty(RocksDbOptions options = {}) {
     fs_ = std::make_shared<FaultInjectionFs>(rocksdb::FileSystem::Default());
-    auto r = RocksDbEventStore::Open(
-        {.path = dir_.Sub("log"), .clock = &clock_, .env = testing::MakeFaultEnv(fs_)});
+    options.path = dir_.Sub("log");
+    options.clock = &clock_;
+    options.env = testing::MakeFaultEnv(fs_);
+    auto r = RocksDbEventStore::Open(options);
     ASSERT_TRUE(r.ok()) << r.error().ToString();
     store_ = std::move(r).value();
   }
@@ -397,6 +400,40 @@ TEST_F(FaultInjectionTest, AVaultSubjectIsNotSyncedByItselfButByTheAppendThatFol
   ReopenHealthy();
   EXPECT_FALSE(store_->Vault().Lookup(*subject).has_value()) << "dropped with the unsynced WAL";
   ExpectAcknowledgedIntact();
+}
+
+// A slow WAL sync is counted and reported (every append of its group waited for it);
+// syncs under the threshold are only counted.
+TEST_F(FaultInjectionTest, ASlowSyncIsCountedAndReported) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  RocksDbOptions options;
+  options.slow_sync = std::chrono::milliseconds(100);
+  options.log = [&](std::string_view line) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(line);
+  };
+  OpenFaulty(options);
+  AppendAcknowledged("account-a", 3);
+  WriterStats fast = store_->GetWriterStats();
+  EXPECT_GT(fast.sync_nanos, 0u);
+  EXPECT_EQ(fast.slow_syncs, 0u);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(lines.empty());
+  }
+
+  fs_->DelayWalSyncs(std::chrono::milliseconds(150));
+  auto slow = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(3)));
+  ASSERT_TRUE(slow.ok()) << slow.error().ToString();
+  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
+  WriterStats after = store_->GetWriterStats();
+  EXPECT_EQ(after.slow_syncs, 1u);
+  EXPECT_GE(after.max_sync_nanos, 150'000'000u);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("WAL sync took"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("1 appends at positions 4..4"), std::string::npos) << lines[0];
 }
 
 }  // namespace
