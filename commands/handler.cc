@@ -123,6 +123,7 @@ struct CommandHandler::Op {
   CommandCallback done;
   std::shared_ptr<Slot> slot;
   int attempt = 1;
+  bool sent_elsewhere = false;           // HandlerOptions::load_elsewhere took it once
   std::vector<events::Event> appending;  // the decided events while their append is out
   CommandResult result;                  // the answer being built
 };
@@ -174,6 +175,7 @@ HandlerStats CommandHandler::stats() {
   }
   out.account_loads = account_loads_.load(std::memory_order_relaxed);
   out.idempotency_lookups = idempotency_lookups_.load(std::memory_order_relaxed);
+  out.loads_elsewhere = loads_elsewhere_.load(std::memory_order_relaxed);
   return out;
 }
 
@@ -494,6 +496,16 @@ void CommandHandler::ExecuteAsync(const Command& command, const Actor& actor,
 void CommandHandler::StartOnAccount(const std::shared_ptr<Op>& op) {
   Slot& slot = *op->slot;
   if (!slot.loaded) {
+    // The fold reads the whole stream: where the caller allows, not on its thread. The
+    // slot stays taken meanwhile; the command goes on from there.
+    if (options_.load_elsewhere && !op->sent_elsewhere &&
+        directory_.AccountExists(slot.account_id)) {  // a new account has nothing to fold
+      op->sent_elsewhere = true;
+      if (options_.load_elsewhere([this, op] { StartOnAccount(op); })) {
+        loads_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
     if (Status st = CatchUp(slot); !st.ok()) return Finish(op, st);
   }
   // A command with this key may have committed while this one waited for the account.

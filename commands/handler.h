@@ -71,6 +71,12 @@ struct HandlerOptions {
   // this by the number of accounts in use (trimmed at the next use). Must be >= 1.
   // Default 10000.
   size_t account_cache_entries = 10'000;
+  // Where a command goes when its account is not in memory yet and must be folded from
+  // its stream first (after a start or an eviction: a ReadStream pass, long for a big
+  // account). Return false to refuse (full): the fold then runs on the caller's thread.
+  // Lets callers that must not block — the gateway's I/O threads — hand that fold to a
+  // pool. nullptr: always on the caller's thread. Default nullptr.
+  std::function<bool(std::function<void()>)> load_elsewhere;
 };
 
 // What the handler holds in memory (for metrics and tests).
@@ -79,6 +85,7 @@ struct HandlerStats {
   size_t remembered_keys = 0;        // idempotency results held (idempotency_cache_entries)
   uint64_t account_loads = 0;        // accounts folded from an empty cache (first use, eviction)
   uint64_t idempotency_lookups = 0;  // keys asked from the store (not held in memory)
+  uint64_t loads_elsewhere = 0;      // account folds handed to HandlerOptions::load_elsewhere
 };
 
 class CommandHandler {
@@ -182,6 +189,7 @@ class CommandHandler {
   std::mutex slots_mu_;
   LruCache<std::shared_ptr<Slot>> slots_;
   std::atomic<uint64_t> account_loads_{0};
+  std::atomic<uint64_t> loads_elsewhere_{0};
 
   // Idempotency: results of keys this process appended or was asked about, LRU by key.
   // Keys not held here are asked from the store (FindIdempotencyKey).

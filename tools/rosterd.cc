@@ -35,6 +35,7 @@
 #include "gateway/api/api.h"
 #include "gateway/api/offset_clock.h"
 #include "gateway/app.h"
+#include "gateway/worker_pool.h"
 #include "projections/engine.h"
 #include "storage/rocksdb_store.h"
 
@@ -487,8 +488,16 @@ int Main(int argc, char** argv) {
   std::unique_ptr<storage::RocksDbEventStore> store = std::move(opened).value();
   log->info("ledger opened at {} (head position {})", ledger_dir, store->GetHead().position);
 
-  // 2. Commands: rebuilds the directory and the idempotency index from the log.
-  auto handler = std::make_unique<commands::CommandHandler>(*store, clock);
+  // 2. Commands: rebuilds the directory and the idempotency index from the log. Command
+  // routes run on the I/O threads; an account not in memory yet (after the start, or
+  // evicted) is folded from its stream on this pool instead, so a big account's first
+  // command never holds an I/O thread. Declared before the handler: it outlives it.
+  gateway::WorkerPool account_loader("roster-load", 2, 4096);
+  auto handler = std::make_unique<commands::CommandHandler>(
+      *store, clock,
+      commands::HandlerOptions{.load_elsewhere = [&account_loader](std::function<void()> task) {
+        return account_loader.TrySubmit(std::move(task));
+      }});
   if (!handler->status().ok()) {
     log->critical("cannot load the ledger: {}", handler->status().ToString());
     return kExitRuntime;

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -423,6 +424,51 @@ TEST_F(RocksDbHandlerTest, AsyncCommandsInFlightAreAnsweredWhenTheStoreShutsDown
   EXPECT_EQ(answered.load(), kCommands);
   EXPECT_EQ(Code(SendInvite{"w1", Mail("late"), "viewer", {}, {}}, U("owner")),
             ErrorCode::kUnavailable);
+}
+
+// An account not in memory is folded where HandlerOptions::load_elsewhere sends it (the
+// gateway: a pool, never an I/O thread); a loaded one is not sent; a refusal folds here.
+TEST_F(RocksDbHandlerTest, AnAccountNotInMemoryIsFoldedWhereTheOptionsSay) {
+  SetUpWorld();
+  for (int i = 0; i < 20; ++i) {
+    Ok(SendInvite{"w1", Mail("u" + std::to_string(i)), "viewer", {}, {}}, U("owner"));
+  }
+  std::mutex mu;
+  std::vector<std::jthread> loaders;
+  std::set<std::thread::id> loader_ids;
+  bool refuse = false;
+  HandlerOptions options;
+  options.load_elsewhere = [&](std::function<void()> task) {
+    std::lock_guard lock(mu);
+    if (refuse) return false;
+    loaders.emplace_back([&, task = std::move(task)] {
+      {
+        std::lock_guard inner(mu);
+        loader_ids.insert(std::this_thread::get_id());
+      }
+      task();
+    });
+    return true;
+  };
+  Reopen(options);  // empty caches: a1 must be folded from its stream
+
+  auto first = handler_->Execute(SendInvite{"w1", Mail("new"), "viewer", {}, {}}, U("owner"));
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(first->version, 23u);  // opened, workspace, 20 invitations, this one
+  EXPECT_EQ(handler_->stats().loads_elsewhere, 1u);
+  Ok(SendInvite{"w1", Mail("newer"), "viewer", {}, {}}, U("owner"));
+  EXPECT_EQ(handler_->stats().loads_elsewhere, 1u) << "a loaded account is not sent away";
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(loader_ids.size(), 1u);
+    EXPECT_EQ(loader_ids.count(std::this_thread::get_id()), 0u);
+    refuse = true;
+  }
+
+  Reopen(options);
+  Ok(SendInvite{"w1", Mail("newest"), "viewer", {}, {}}, U("owner"));  // folded here
+  EXPECT_EQ(handler_->stats().loads_elsewhere, 0u);
+  handler_.reset();  // before `loaders` (joined) and the options they use go
 }
 
 }  // namespace
