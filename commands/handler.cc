@@ -1,11 +1,11 @@
 #include "commands/handler.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 
 #include "base/crypto.h"
+#include "base/latch.h"
 #include "commands/result_codec.h"
 #include "events/codec.h"
 
@@ -65,27 +65,6 @@ void RunSerial(std::function<void()> task) {
   }
   deferred = nullptr;
 }
-
-// Blocks until Set(); for the blocking wrappers over the asynchronous paths.
-template <class T>
-class Latch {
- public:
-  void Set(T&& value) {
-    std::lock_guard lock(mu_);  // notify under the lock: the waiter may destroy us at once
-    value_.emplace(std::move(value));
-    cv_.notify_one();
-  }
-  T Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return value_.has_value(); });
-    return std::move(*value_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<T> value_;
-};
 
 }  // namespace
 

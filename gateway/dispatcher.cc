@@ -1,13 +1,12 @@
 #include "gateway/dispatcher.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <exception>
-#include <mutex>
 
 #include <spdlog/spdlog.h>
 
 #include "base/crypto.h"
+#include "base/latch.h"
 
 namespace roster::gateway {
 namespace {
@@ -116,17 +115,9 @@ Outcome Dispatcher::Begin(HttpRequest& request, std::chrono::steady_clock::time_
 Outcome Dispatcher::Handle(HttpRequest& request, std::chrono::steady_clock::time_point received) {
   Outcome out = Begin(request, received);
   if (!out.response.deferred) return out;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Outcome> final_outcome;
-  Resume(request, std::move(out), [&](Outcome o) {
-    std::lock_guard lock(mu);  // notify under the lock: we may return (and free cv) at once
-    final_outcome.emplace(std::move(o));
-    cv.notify_one();
-  });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return final_outcome.has_value(); });
-  return std::move(*final_outcome);
+  Latch<Outcome> answered;
+  Resume(request, std::move(out), [&answered](Outcome o) { answered.Set(std::move(o)); });
+  return answered.Wait();
 }
 
 HttpResponse Dispatcher::InternalError(std::string_view request_id) {
