@@ -368,6 +368,10 @@ TEST_F(RocksDbHandlerTest, AsyncCommandsQueuePerAccountInArrivalOrder) {
 // the store's committing thread. A callback may start the next command.
 TEST_F(RocksDbHandlerTest, AsyncAnswersComeFromTheCallerOrTheCommittingThread) {
   SetUpWorld();
+  // Execute returns once its answer is given, and the committing thread hands the account
+  // on right after (Finish). A snapshot waits its turn and releases the account before it
+  // returns, so the rejection below finds the account idle and is decided here.
+  ASSERT_TRUE(handler_->SnapshotAccount("a1").has_value());
   const auto caller = std::this_thread::get_id();
   std::thread::id rejected_on, committed_on;
   handler_->ExecuteAsync(SendInvite{"w1", "not-an-email", "viewer", {}, {}}, U("owner"), {},
