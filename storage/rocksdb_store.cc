@@ -576,6 +576,7 @@ void RocksDbEventStore::WriteChunk(Prepared& chunk) {
   if (s.ok()) {
     if (!subjects.empty()) ForgetFreshSubjects(subjects);
     chunk.written = Prepared::Written::kYes;
+    written_position_.store(chunk.next_position - 1, std::memory_order_relaxed);
     return;
   }
   chunk.written = Prepared::Written::kFailed;
@@ -1799,6 +1800,10 @@ void RocksDbEventStore::PauseWriterForTest(bool paused) {
 size_t RocksDbEventStore::QueuedAppendsForTest() const {
   std::lock_guard lock(queue_mu_);
   return queue_.size();
+}
+
+uint64_t RocksDbEventStore::WrittenPositionForTest() const {
+  return written_position_.load(std::memory_order_relaxed);
 }
 
 }  // namespace roster::storage

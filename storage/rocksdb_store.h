@@ -194,6 +194,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   void PauseWriterForTest(bool paused);
   // Appends queued and not yet taken by the writer.
   size_t QueuedAppendsForTest() const;
+  // The last position of the chunks written to RocksDB so far, synced or not.
+  uint64_t WrittenPositionForTest() const;
 
  private:
   struct Pending;
@@ -315,6 +317,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
 
   // Set by the writer when a group's write or sync failed; never cleared.
   std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> written_position_{0};  // WrittenPositionForTest
   std::string failure_;       // the message later appends get (under queue_mu_)
   std::string failure_what_;  // what failed and why, for the appends it left unknown
 

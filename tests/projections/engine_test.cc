@@ -312,6 +312,11 @@ TEST_F(EngineTest, QueriesRunConcurrentlyWithApplying) {
   }
   Populate(b_, 200);
   ASSERT_TRUE(engine.WaitFor(Head(), 10s));
+  // Both readers may not have been scheduled yet on a loaded machine: wait for a query.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (queries.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
   done = true;
   for (auto& t : readers) t.join();
   EXPECT_GT(queries.load(), 0u);

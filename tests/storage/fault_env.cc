@@ -45,6 +45,14 @@ class FaultWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
  private:
   rocksdb::IOStatus SyncWith(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg,
                              bool full) {
+    {
+      std::unique_lock lock(fs_->hold_mu_);
+      if (fs_->holding_) {
+        ++fs_->held_;
+        fs_->hold_cv_.notify_all();
+        fs_->hold_cv_.wait(lock, [&] { return !fs_->holding_; });
+      }
+    }
     if (int64_t ms = fs_->sync_delay_ms_.load(); ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
@@ -66,6 +74,23 @@ class FaultWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
   FaultInjectionFs* fs_;
   uint64_t synced_size_ = 0;
 };
+
+void FaultInjectionFs::HoldWalSyncs() {
+  std::lock_guard lock(hold_mu_);
+  holding_ = true;
+  held_ = 0;
+}
+
+void FaultInjectionFs::ReleaseWalSyncs() {
+  std::lock_guard lock(hold_mu_);
+  holding_ = false;
+  hold_cv_.notify_all();
+}
+
+bool FaultInjectionFs::WaitForHeldSyncs(int n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(hold_mu_);
+  return hold_cv_.wait_for(lock, timeout, [&] { return held_ >= n; });
+}
 
 rocksdb::IOStatus FaultInjectionFs::NewWritableFile(
     const std::string& fname, const rocksdb::FileOptions& opts,

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace roster::storage::testing {
@@ -38,6 +40,13 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   // From now on, every WAL Sync/Fsync first sleeps this long (0 = no delay): a slow disk,
   // so that tests can act while a group's sync is in flight.
   void DelayWalSyncs(std::chrono::milliseconds delay) { sync_delay_ms_.store(delay.count()); }
+  // From now on, every WAL Sync/Fsync waits until ReleaseWalSyncs: a sync held in flight
+  // for as long as a test needs, without guessing how long the other threads take.
+  void HoldWalSyncs();
+  // Lets every held sync go on, and stops holding new ones.
+  void ReleaseWalSyncs();
+  // Waits until `n` syncs have started to wait since HoldWalSyncs; false after `timeout`.
+  bool WaitForHeldSyncs(int n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // From now on, every WAL Append fails without writing (until cleared).
   void FailWalAppends() { fail_append_.store(true); }
   void Clear() {
@@ -64,6 +73,10 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   std::atomic<bool> drop_unsynced_{false};
   std::atomic<uint64_t> injected_{0};
   std::atomic<int64_t> sync_delay_ms_{0};
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool holding_ = false;
+  int held_ = 0;  // syncs that started to wait since HoldWalSyncs
 };
 
 // An Env over a FaultInjectionFs, ready for RocksDbOptions::env.

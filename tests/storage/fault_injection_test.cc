@@ -60,6 +60,15 @@ class FaultInjectionTest : public ::testing::Test {
     auto report = store_->Verify();
     EXPECT_TRUE(report.ok) << report.problem;
   }
+  // Waits until chunks through `position` are written to RocksDB (their sync may be held).
+  bool WaitForWritten(uint64_t position) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (store_->WrittenPositionForTest() < position) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
   void ExpectRefusingWrites() {
     auto later = store_->Append(MakeAppend("account-a", ExpectedVersion::Any()));
     ASSERT_FALSE(later.ok());
@@ -227,29 +236,29 @@ TEST_F(FaultInjectionTest, AsyncAppendsOfAFailedGroupHearOfTheFailureAndLaterOne
 TEST_F(FaultInjectionTest, WhileAGroupSyncsTheNextIsSealedOnTopOfItAndReadersSeeNeither) {
   OpenFaulty();
   AppendAcknowledged("account-a", 2);
-  fs_->DelayWalSyncs(std::chrono::milliseconds(1000));
+  fs_->HoldWalSyncs();
   AppendRequest first = MakeAppend("account-a", ExpectedVersion::Exact(2), 1, 50);
   first.idempotency_key = "key-1";
   first.idempotency_fingerprint = "fp-1";
   std::optional<Result<AppendResult>> first_result, repeat_result, next_result;
   std::thread t1([&] { first_result = store_->Append(first); });
-  // The first group is in its one-second sync by now.
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_TRUE(fs_->WaitForHeldSyncs(1));  // the first group is in its sync
   std::thread t2([&] { repeat_result = store_->Append(first); });
   std::thread t3([&] {
     next_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(3), 1, 60));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const bool sealed_on_top = WaitForWritten(4);  // t3's event, written while t1's syncs
   // Nothing of the syncing group is visible yet.
   EXPECT_EQ(store_->GetHead().position, 2u);
   EXPECT_EQ(store_->Read(3).status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(store_->ReadStream("account-a", 1, 10)->size(), 2u);
   EXPECT_EQ(store_->StreamVersion("account-a"), 2u);
   EXPECT_FALSE(first_result.has_value());
+  fs_->ReleaseWalSyncs();
   t1.join();
   t2.join();
   t3.join();
-  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
+  ASSERT_TRUE(sealed_on_top);
   ASSERT_TRUE(first_result->ok()) << first_result->error().ToString();
   EXPECT_EQ((*first_result)->first_position, 3u);
   EXPECT_FALSE((*first_result)->deduplicated);
@@ -271,13 +280,14 @@ TEST_F(FaultInjectionTest, WhileAGroupSyncsTheNextIsSealedOnTopOfItAndReadersSee
 // idempotency key, also for a stream and a key this store has never seen before.
 TEST_F(FaultInjectionTest, AWrittenChunkIsInvisibleUntilItsSyncIsDone) {
   OpenFaulty();
-  fs_->DelayWalSyncs(std::chrono::milliseconds(600));
+  fs_->HoldWalSyncs();
   AppendRequest req = MakeAppend("account-new", ExpectedVersion::NoStream(), 2, 50);
   req.idempotency_key = "key-new";
   req.idempotency_fingerprint = "fp";
   std::optional<Result<AppendResult>> result;
   std::thread t([&] { result = store_->Append(req); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // written, syncing
+  ASSERT_TRUE(fs_->WaitForHeldSyncs(1));  // written, syncing
+  EXPECT_EQ(store_->WrittenPositionForTest(), 2u);
   EXPECT_FALSE(result.has_value());
   EXPECT_EQ(store_->GetHead().position, 0u);
   EXPECT_EQ(store_->StreamVersion("account-new"), 0u);
@@ -291,8 +301,8 @@ TEST_F(FaultInjectionTest, AWrittenChunkIsInvisibleUntilItsSyncIsDone) {
   size_t scanned = 0;
   ASSERT_TRUE(store_->Scan(1, 0, [&](const events::RecordedEvent&) { return ++scanned, true; }).ok());
   EXPECT_EQ(scanned, 0u);
+  fs_->ReleaseWalSyncs();
   t.join();
-  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
   ASSERT_TRUE(result->ok()) << result->error().ToString();
   EXPECT_EQ(store_->GetHead().position, 2u);
   EXPECT_EQ(store_->StreamVersion("account-new"), 2u);
@@ -309,13 +319,13 @@ TEST_F(FaultInjectionTest, AppendsArrivingDuringASyncAllJoinTheNextGroup) {
   OpenFaulty();
   AppendAcknowledged("account-a", 1);
   const WriterStats before = store_->GetWriterStats();
-  fs_->DelayWalSyncs(std::chrono::milliseconds(1000));
+  fs_->HoldWalSyncs();
   std::vector<std::thread> threads;
   std::vector<std::optional<Result<AppendResult>>> results(9);
   threads.emplace_back([&] {
     results[0] = store_->Append(MakeAppend("account-a", ExpectedVersion::Any(), 1, 50));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first group syncs
+  ASSERT_TRUE(fs_->WaitForHeldSyncs(1));  // the first group syncs
   for (int i = 1; i <= 8; ++i) {
     threads.emplace_back([&, i] {
       results[i] = store_->Append(
@@ -323,9 +333,10 @@ TEST_F(FaultInjectionTest, AppendsArrivingDuringASyncAllJoinTheNextGroup) {
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  fs_->DelayWalSyncs(std::chrono::milliseconds(0));  // the next group's sync is quick
+  const bool all_written = WaitForWritten(10);  // every arrival sealed and written
+  fs_->ReleaseWalSyncs();
   for (auto& t : threads) t.join();
+  ASSERT_TRUE(all_written);
   for (auto& r : results) ASSERT_TRUE(r->ok()) << r->error().ToString();
   const WriterStats after = store_->GetWriterStats();
   EXPECT_EQ(after.groups - before.groups, 2u);
@@ -340,18 +351,21 @@ TEST_F(FaultInjectionTest, AppendsArrivingDuringASyncAllJoinTheNextGroup) {
 TEST_F(FaultInjectionTest, TheGroupSealedOnTopOfAFailedSyncFailsToo) {
   OpenFaulty();
   AppendAcknowledged("account-a", 2);
-  fs_->DelayWalSyncs(std::chrono::milliseconds(300));
+  fs_->HoldWalSyncs();
   fs_->FailWalSyncs(FaultInjectionFs::SyncFailure::kDropUnsynced);
   std::optional<Result<AppendResult>> first_result, next_result;
   std::thread t1([&] {
     first_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(2), 1, 50));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first group syncs
+  ASSERT_TRUE(fs_->WaitForHeldSyncs(1));  // the first group syncs
   std::thread t2([&] {
     next_result = store_->Append(MakeAppend("account-a", ExpectedVersion::Exact(3), 1, 60));
   });
+  const bool sealed_on_top = WaitForWritten(4);
+  fs_->ReleaseWalSyncs();
   t1.join();
   t2.join();
+  ASSERT_TRUE(sealed_on_top);
   ASSERT_FALSE(first_result->ok());
   EXPECT_EQ(first_result->error().code(), ErrorCode::kIoError);
   ASSERT_FALSE(next_result->ok());
@@ -359,7 +373,6 @@ TEST_F(FaultInjectionTest, TheGroupSealedOnTopOfAFailedSyncFailsToo) {
               next_result->error().code() == ErrorCode::kIoError)
       << next_result->error().ToString();
   EXPECT_EQ(store_->GetHead().position, 2u);
-  fs_->DelayWalSyncs(std::chrono::milliseconds(0));
   ReopenHealthy();
   EXPECT_EQ(store_->GetHead().position, 2u);
   ExpectAcknowledgedIntact();
