@@ -201,9 +201,10 @@ TEST_F(E2e, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
 TEST_F(E2e, IdleAndSlowlorisConnectionsAreClosedAfterTheReadTimeout) {
   RosterdProcess rosterd(ROSTERD_PATH, data_dir(), {"--service-key", kKey, "--read-timeout", "400ms"});
   ASSERT_TRUE(rosterd.Start()) << rosterd.Log();
+  // Before connecting: rosterd's deadline starts at accept, so it cannot be earlier.
+  auto start = std::chrono::steady_clock::now();
   RawConnection slow(rosterd.port());
   RawConnection idle(rosterd.port());
-  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(slow.Send("GET /health HTTP/1.1\r\nHo"));
   EXPECT_TRUE(slow.WaitClosed(5s));
   EXPECT_TRUE(idle.WaitClosed(5s));
@@ -216,15 +217,21 @@ TEST_F(E2e, IdleAndSlowlorisConnectionsAreClosedAfterTheReadTimeout) {
 TEST_F(E2e, SigtermLetsAnInFlightRequestCompleteThenExitsZero) {
   RosterdProcess rosterd(ROSTERD_PATH, data_dir(), {"--service-key", kKey, "--enable-test-routes"});
   ASSERT_TRUE(rosterd.Start()) << rosterd.Log();
-  std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
-    HttpClient client(rosterd.port());
-    return client.Get("/_test/sleep?ms=800");
-  });
+  // /health and the slow request go out in one write, so rosterd reads both at once and
+  // takes the slow one up in the same step that answers /health: once /health is answered
+  // the slow request is in flight, however slowly an ASan rosterd runs, and SIGTERM's
+  // drain comes after it. The short pause only widens that margin.
+  RawConnection c(rosterd.port());
+  ASSERT_TRUE(
+      c.Send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /_test/sleep?ms=2000 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  HttpResult health = c.ReadResponse();
+  ASSERT_EQ(health.status, 200) << health.error;
   std::this_thread::sleep_for(300ms);
   rosterd.Signal(SIGTERM);
-  HttpResult r = in_flight.get();
+  HttpResult r = c.ReadResponse(15s);
   EXPECT_EQ(r.status, 200) << r.error;
-  EXPECT_EQ(r.Json().as_object()["slept_ms"], 800);
+  EXPECT_EQ(r.Json().as_object()["slept_ms"], 2000);
   EXPECT_EQ(rosterd.Wait(20s), 0) << rosterd.Log();
   EXPECT_NE(rosterd.Log().find("received SIGTERM"), std::string::npos);
 }

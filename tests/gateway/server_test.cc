@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -82,6 +83,54 @@ std::string Get(std::string_view target, std::string_view request_id = {}) {
   if (!request_id.empty()) r += "X-Request-Id: " + std::string(request_id) + "\r\n";
   return r + "\r\n";
 }
+
+// Tells a test that a handler has started, and holds the handler until the test lets it
+// go, so tests wait for the request instead of guessing with sleeps. Declare it before
+// the server (handlers block in it) and Release() before the end of the test.
+class Gate {
+ public:
+  // Handler side: counts an arrival, then waits for Release() (at most 30 s, so a failed
+  // test cannot hold the server's shutdown for ever).
+  void Enter() {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait_for(lock, 30s, [this] { return released_; });
+  }
+  // Handler side, for stream producers that must not block: counts an arrival.
+  void Signal() {
+    std::lock_guard lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+  }
+  // Test side: true once `n` handlers have arrived; false after `timeout`.
+  bool WaitEntered(int n = 1, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return entered_ >= n; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  // Registers GET /held, run on a worker: enters the gate, then answers 200 {"held":true}.
+  std::function<void(Router&)> Routes() {
+    return [this](Router& router) {
+      router.Add(Method::kGet, "/held", {.auth = AuthRequirement::kNone},
+                 [this](const HttpRequest&, const PathParams&, RequestContext&) {
+                   Enter();
+                   return JsonResponse(200, {{"held", true}});
+                 });
+    };
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool released_ = false;
+};
 
 // Sends every GET at once on one connection (request ids r1, r2, …) and expects their
 // answers in that order with these statuses.
@@ -218,31 +267,38 @@ TEST(Server, NonOriginFormTargetIs400ButKeepsTheConnection) {
   EXPECT_EQ(c.ReadResponse().status, 200);
 }
 
+// The read timeouts below are 1 s, not less: a loaded machine may stall the test that long
+// between connecting and writing, and the server would rightly close the connection first.
+
 TEST(Server, ASlowlorisRequestIsCutAtTheReadTimeout) {
-  TestServer server({.read_timeout = 300ms});
-  RawConnection c(server.port());
+  TestServer server({.read_timeout = 1s});
+  // Before connecting: the server's deadline starts at accept, so it cannot be earlier.
   auto start = std::chrono::steady_clock::now();
+  RawConnection c(server.port());
   ASSERT_TRUE(c.Send("GET /health HTTP/1.1\r\nHost: t\r\n"));
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(300ms);
   ASSERT_TRUE(c.Send("X-Slow: 1\r\n"));  // trickling bytes does not extend the deadline
-  EXPECT_TRUE(c.WaitClosed(3s));
+  EXPECT_TRUE(c.WaitClosed(5s));
   auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, 250ms);
-  EXPECT_LT(elapsed, 2500ms);
+  EXPECT_GE(elapsed, 950ms);
+  EXPECT_LT(elapsed, 4s);
 }
 
 TEST(Server, AnIdleKeepAliveConnectionIsClosedAtTheReadTimeout) {
-  TestServer server({.read_timeout = 300ms});
+  TestServer server({.read_timeout = 1s});
   RawConnection c(server.port());
+  // Before sending: the idle deadline starts once the answer is written, so not earlier.
+  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(c.Send(Get("/health")));
   ASSERT_EQ(c.ReadResponse().status, 200);
-  EXPECT_TRUE(c.WaitClosed(3s));
+  EXPECT_TRUE(c.WaitClosed(5s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 950ms);
 }
 
 TEST(Server, ASlowHandlerIsNotCutByTheReadTimeout) {
-  TestServer server({.read_timeout = 200ms});
+  TestServer server({.read_timeout = 1s});
   HttpClient client(server.port());
-  HttpResult r = client.Get("/_test/sleep?ms=600");
+  HttpResult r = client.Get("/_test/sleep?ms=1500");  // outlasts the read timeout
   EXPECT_EQ(r.status, 200) << r.error;
 }
 
@@ -317,12 +373,13 @@ TEST(Server, AStreamClientThatStopsReadingIsDroppedWithBoundedMemory) {
 }
 
 TEST(Server, AFullWorkerQueueAnswers503WithRetryAfter) {
-  TestServer server({.workers = 1, .worker_queue = 0});
-  std::thread slow([&] {
+  Gate gate;
+  TestServer server({.workers = 1, .worker_queue = 0}, gate.Routes());
+  std::future<HttpResult> held = std::async(std::launch::async, [&] {
     HttpClient client(server.port());
-    EXPECT_EQ(client.Get("/_test/sleep?ms=800").status, 200);
+    return client.Get("/held");
   });
-  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(gate.WaitEntered());  // the one worker is taken until Release()
   HttpClient client(server.port());
   // /metrics runs on a worker; /health runs inline on the I/O thread (RouteInfo::run_inline),
   // so it still answers while every worker is busy.
@@ -331,10 +388,12 @@ TEST(Server, AFullWorkerQueueAnswers503WithRetryAfter) {
   EXPECT_EQ(r.Json().as_object()["code"], "unavailable");
   EXPECT_EQ(r.Header("retry-after"), "1");
   EXPECT_EQ(client.Get("/health").status, 200);
-  slow.join();
+  gate.Release();
+  EXPECT_EQ(held.get().status, 200);
   // The worker frees up a moment after its answer went out.
   int status = 0;
-  for (int i = 0; i < 100 && status != 200; ++i) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
     status = client.Get("/metrics").status;
     if (status != 200) std::this_thread::sleep_for(10ms);
   }
@@ -354,26 +413,36 @@ TEST(Server, ConnectionsOverTheCapAreAnswered503AndClosed) {
   EXPECT_EQ(a.Get("/health").status, 200);  // the others are unaffected
 }
 
-// Stops `server` while a GET of `target` (answered after ~500 ms) is in flight: it is
-// answered, with Connection: close, then Run() returns and nothing more is accepted.
-void ExpectStopLetsInFlightFinish(TestServer& server, const std::string& target) {
+// Stops `server` while a GET of `target` is in flight — its handler has entered `gate` —
+// and expects it answered, with Connection: close, then Run() to return and nothing more
+// to be accepted. `server` must run one I/O thread: then an idle connection closed by the
+// stop proves the stop has reached every connection (Server::Stop posts to them all from
+// one handler), and the handler is let go only after that, so its answer cannot go out
+// before the stop, however the threads are scheduled.
+void ExpectStopLetsInFlightFinish(TestServer& server, Gate& gate, const std::string& target) {
+  RawConnection idle(server.port());
+  EXPECT_TRUE(idle.Send(Get("/health")));
+  EXPECT_EQ(idle.ReadResponse().status, 200);
   std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
     HttpClient client(server.port());
     return client.Get(target);
   });
-  std::this_thread::sleep_for(150ms);
+  EXPECT_TRUE(gate.WaitEntered());  // read, and its handler running
   server.Stop();
+  EXPECT_TRUE(idle.WaitClosed(10s));
+  gate.Release();
   HttpResult r = in_flight.get();
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_FALSE(r.keep_alive);  // Connection: close while draining
-  EXPECT_TRUE(server.WaitStopped(3s));
+  EXPECT_TRUE(server.WaitStopped(10s));
   HttpClient late(server.port());
   EXPECT_EQ(late.Get("/health").status, 0);  // no longer accepting
 }
 
 TEST(Server, StopLetsAnInFlightRequestFinish) {
-  TestServer server({.drain_timeout = 5s});
-  ExpectStopLetsInFlightFinish(server, "/_test/sleep?ms=500");
+  Gate gate;
+  TestServer server({.io_threads = 1, .drain_timeout = 10s}, gate.Routes());
+  ExpectStopLetsInFlightFinish(server, gate, "/held");
 }
 
 // Deferred answers over real sockets: a route that runs inline and answers later from
@@ -381,19 +450,23 @@ TEST(Server, StopLetsAnInFlightRequestFinish) {
 class LaterAnswers {
  public:
   ~LaterAnswers() {
+    gate_.Release();
     std::lock_guard lock(mu_);
     threads_.clear();  // joins
   }
   // Registers GET /later?ms=N (inline; answers 200 {"ms": N} from a thread after N ms).
+  // With &hold=1 the thread first enters gate().
   std::function<void(Router&)> Routes() {
     return [this](Router& router) {
       router.Add(Method::kGet, "/later",
                  {.auth = AuthRequirement::kNone, .run_inline = AlwaysInline},
                  [this](const HttpRequest& req, const PathParams&, RequestContext&) {
                    int ms = std::stoi(std::string(req.Query("ms").value_or("0")));
-                   return Deferred([this, ms](Respond respond) {
+                   bool hold = req.Query("hold").value_or("") == "1";
+                   return Deferred([this, ms, hold](Respond respond) {
                      std::lock_guard lock(mu_);
-                     threads_.emplace_back([ms, respond] {
+                     threads_.emplace_back([this, ms, hold, respond] {
+                       if (hold) gate_.Enter();
                        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
                        respond(JsonResponse(200, {{"ms", ms}}));
                      });
@@ -401,8 +474,10 @@ class LaterAnswers {
                  });
     };
   }
+  Gate& gate() { return gate_; }
 
  private:
+  Gate gate_;
   std::mutex mu_;
   std::vector<std::jthread> threads_;
 };
@@ -433,8 +508,8 @@ TEST(Server, ManyConnectionsWithDeferredAnswersInFlight) {
 
 TEST(Server, StopWaitsForADeferredAnswer) {
   LaterAnswers later;
-  TestServer server({.drain_timeout = 5s}, later.Routes());
-  ExpectStopLetsInFlightFinish(server, "/later?ms=500");
+  TestServer server({.io_threads = 1, .drain_timeout = 10s}, later.Routes());
+  ExpectStopLetsInFlightFinish(server, later.gate(), "/later?ms=0&hold=1");
 }
 
 TEST(Server, StopClosesIdleConnectionsAtOnce) {
@@ -450,33 +525,48 @@ TEST(Server, StopClosesIdleConnectionsAtOnce) {
 }
 
 TEST(Server, StopEndsALiveStream) {
-  TestServer server({.drain_timeout = 5s});
+  Gate streaming;  // signalled once the first chunk is queued; never blocks
+  TestServer server({.drain_timeout = 5s}, [&](Router& router) {
+    router.Add(Method::kGet, "/live", {.auth = AuthRequirement::kNone},
+               [&](const HttpRequest&, const PathParams&, RequestContext&) {
+                 return StreamResponse("text/plain", [&](StreamSink& sink) {
+                   if (!sink.Write("first\n")) return;
+                   streaming.Signal();
+                   while (!sink.ShouldStop()) {  // ends only when the server stops
+                     if (!sink.Write("more\n")) return;
+                     std::this_thread::sleep_for(20ms);
+                   }
+                 });
+               });
+  });
   std::future<HttpResult> stream = std::async(std::launch::async, [&] {
     HttpClient client(server.port());
-    return client.Get("/_test/stream?forever=1&bytes=10&interval_ms=20");
+    return client.Get("/live");
   });
-  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(streaming.WaitEntered());
   server.Stop();
   HttpResult r = stream.get();
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_TRUE(r.chunked);
-  EXPECT_GT(r.body.size(), 0u);
-  EXPECT_TRUE(server.WaitStopped(3s));
+  EXPECT_EQ(r.body.rfind("first\n", 0), 0u);
+  EXPECT_TRUE(server.WaitStopped(10s));
 }
 
 TEST(Server, TheDrainDeadlineCutsWhatIsLeft) {
-  TestServer server({.drain_timeout = 200ms});
+  Gate gate;
+  TestServer server({.drain_timeout = 200ms}, gate.Routes());
   std::future<HttpResult> in_flight = std::async(std::launch::async, [&] {
     HttpClient client(server.port());
-    return client.Get("/_test/sleep?ms=4000");
+    return client.Get("/held");
   });
-  std::this_thread::sleep_for(150ms);
+  EXPECT_TRUE(gate.WaitEntered());  // read: the stop does not close it as idle
   auto start = std::chrono::steady_clock::now();
   server.Stop();
   HttpResult r = in_flight.get();
   EXPECT_EQ(r.status, 0);  // cut: no answer
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
-  EXPECT_TRUE(server.WaitStopped(8s));
+  gate.Release();  // Run() returns once the worker is free
+  EXPECT_TRUE(server.WaitStopped(10s));
 }
 
 }  // namespace
