@@ -15,8 +15,8 @@ bool Contains(const std::vector<std::string>& list, std::string_view v) {
 }
 
 // The span in effect at p, or nullptr. Spans are sorted and never overlap.
-template <class S>
-const S* SpanAt(const std::vector<S>& spans, uint64_t p) {
+template <class Spans, class S = typename Spans::value_type>
+const S* SpanAt(const Spans& spans, uint64_t p) {
   auto it = std::upper_bound(spans.begin(), spans.end(), p,
                              [](uint64_t pos, const S& s) { return pos < s.from_position; });
   if (it == spans.begin()) return nullptr;
@@ -64,7 +64,7 @@ void LoadSpan(Reader& r, Span& s) {
   s.to_time = r.I64();
   s.revoked_by = r.U32();
 }
-void SaveMemberSpans(Writer& w, const std::vector<MemberSpan>& spans) {
+void SaveMemberSpans(Writer& w, const MemberSpans& spans) {
   w.U64(spans.size());
   for (const auto& s : spans) {
     SaveSpan(w, s);
@@ -76,8 +76,8 @@ void SaveMemberSpans(Writer& w, const std::vector<MemberSpan>& spans) {
     }
   }
 }
-std::vector<MemberSpan> LoadMemberSpans(Reader& r) {
-  std::vector<MemberSpan> spans(r.Count(8));
+MemberSpans LoadMemberSpans(Reader& r) {
+  MemberSpans spans(r.Count(8));
   for (auto& s : spans) {
     LoadSpan(r, s);
     s.role = r.U32();
@@ -164,7 +164,7 @@ void Access::Apply(const events::RecordedEvent& r, const Catalog& c, const Event
   };
   // Every id below was resolved once by Catalog::Apply (ids): no string lookups here.
   const uint32_t user = ids.user;
-  auto open_member = [&](std::vector<MemberSpan>& spans, uint32_t role,
+  auto open_member = [&](MemberSpans& spans, uint32_t role,
                          std::shared_ptr<const GrantExtras> extras) {
     MemberSpan s;
     s.from_position = p;

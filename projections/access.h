@@ -25,6 +25,7 @@
 #include <memory>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "projections/catalog.h"
@@ -56,6 +57,9 @@ struct MemberSpan : Span {
   uint32_t role = kNone;  // label id
   std::shared_ptr<const GrantExtras> extras;
 };
+// Most memberships have one or two spans: the first lives in the member record itself
+// (no heap block per member; the records are in the big flat tables).
+using MemberSpans = boost::container::small_vector<MemberSpan, 1>;
 
 struct PartnerSpan : Span {
   uint32_t level = kNone;  // label id
@@ -77,7 +81,7 @@ struct WorkspaceMember {
   Micros joined_at = 0;
   std::string subject;  // vault subject from the join event
   const RoleSlot* slot = nullptr;  // derived: the live role's slot
-  std::vector<MemberSpan> spans;
+  MemberSpans spans;
 };
 
 struct AccountMember {
@@ -86,7 +90,7 @@ struct AccountMember {
   Micros joined_at = 0;
   std::string subject;
   const policy::Patterns* patterns = nullptr;  // derived: policy::AccountRole(live role)
-  std::vector<MemberSpan> spans;
+  MemberSpans spans;
 };
 
 enum class PartnerStatus : uint8_t { kInvited = 0, kActive = 1, kSuspended = 2, kRevoked = 3 };

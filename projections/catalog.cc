@@ -170,6 +170,24 @@ std::string_view Catalog::ActorUser(std::string_view actor) {
   return actor;
 }
 
+void Catalog::Prefetch(const events::RecordedEvent& r) const {
+  const events::Envelope& env = r.envelope;
+  labels.Prefetch(env.actor);
+  constexpr std::string_view kPrefix = "account-";
+  if (std::string_view(env.stream).substr(0, kPrefix.size()) == kPrefix) {
+    accounts.Prefetch(std::string_view(env.stream).substr(kPrefix.size()));
+  }
+  std::visit(
+      [&](const auto& e) {
+        if constexpr (requires { e.workspace_id; }) workspaces.Prefetch(e.workspace_id);
+        if constexpr (requires { e.user_id; }) users.Prefetch(e.user_id);
+        if constexpr (requires { e.grantee_user_id; }) users.Prefetch(e.grantee_user_id);
+        if constexpr (requires { e.invitation_id; }) labels.Prefetch(e.invitation_id);
+        if constexpr (requires { e.partner_id; }) labels.Prefetch(e.partner_id);
+      },
+      r.event);
+}
+
 EventIds Catalog::Apply(const events::RecordedEvent& r) {
   const events::Envelope& env = r.envelope;
   Micros t = times_.empty() ? env.recorded_at : std::max(times_.back(), env.recorded_at);

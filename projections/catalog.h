@@ -51,6 +51,11 @@ class Interner {
   uint32_t Find(std::string_view name) const {  // kNone when unknown
     return FindHashed(name, Hash(name));
   }
+  // Starts loading the table line where `name` would be found, for an Intern/Find a few
+  // events later (a catch-up is bound by these cache misses, not by the hashing).
+  void Prefetch(std::string_view name) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Hash(name))]);
+  }
   // The name of an id; "" for kNone. The reference is stable for the interner's life.
   const std::string& Name(uint32_t id) const {
     static const std::string kEmpty;
@@ -116,7 +121,11 @@ struct RoleVersion {
 // to them at once; as-of checks ask AsOf(p).
 struct RoleSlot {
   const policy::Patterns* template_patterns = nullptr;  // the template's role, if any
-  std::deque<RoleVersion> versions;  // custom definitions, oldest first (deque: stable)
+  // Custom definitions, oldest first. A vector, not a deque: most slots never get one, and
+  // libstdc++'s deque allocates a map and a 512-byte node even when empty (on a 1M-event
+  // rebuild that was 13% of the page faults). Pointers into it (live(), AsOf()) are only
+  // used under the state's lock, so reallocation on a new version is fine.
+  std::vector<RoleVersion> versions;
 
   const policy::Patterns* live() const {
     return versions.empty() ? template_patterns : &versions.back().patterns;
@@ -183,6 +192,8 @@ class Catalog {
   // Applies the event at position() + 1. Must run before the other projectors' Apply,
   // which receive the ids returned here.
   EventIds Apply(const events::RecordedEvent& recorded);
+  // Prefetches the interner slots Apply(recorded) will probe; call a few events ahead.
+  void Prefetch(const events::RecordedEvent& recorded) const;
 
   uint64_t position() const { return times_.size(); }
   // Room for `events` positions in the time index (a catch-up knows the log's head).

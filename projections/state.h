@@ -35,6 +35,9 @@ class State {
 
   // Applies the event at position() + 1 to every projector. The caller guarantees order.
   void Apply(const events::RecordedEvent& recorded);
+  // Warms the cache lines Apply(recorded) will miss on; a catch-up calls it a few events
+  // ahead of the one it applies.
+  void Prefetch(const events::RecordedEvent& recorded) const { catalog.Prefetch(recorded); }
   uint64_t position() const { return catalog.position(); }
   // Sizes the per-position arrays for a log of `events` up front (a catch-up knows the
   // head): no reallocation copies and page faults of the doubled arrays on the way.
