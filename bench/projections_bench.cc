@@ -31,6 +31,7 @@
 
 #include "events/codec.h"
 #include "projections/engine.h"
+#include "projections/warm_arena.h"
 #include "storage/memory_store.h"
 
 namespace roster::projections {
@@ -51,7 +52,6 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// Minor page faults of the whole process so far (each first touch of a 4 KiB page).
 // System (kernel) CPU seconds of the calling thread: page faults and zeroing show up here.
 double ThreadSysSeconds() {
   rusage ru{};
@@ -59,9 +59,10 @@ double ThreadSysSeconds() {
   return static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) * 1e-6;
 }
 
+// Minor page faults of the calling thread so far (each first touch of a page).
 long MinorFaults() {
   rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
+  getrusage(RUSAGE_THREAD, &ru);
   return ru.ru_minflt;
 }
 
@@ -382,12 +383,20 @@ int Main(int argc, char** argv) {
       double wall = Seconds(SteadyClock::now() - t0), cpu = ThreadCpuSeconds() - c;
       sys = ThreadSysSeconds() - sys;
       faults = MinorFaults() - faults;
+      auto warm = projections::warm_arena::GetStats();
       std::printf("  rebuild %d: %.2f s wall = %.0f events/s; projector %.2f us/event cpu "
-                  "(%.2f in the kernel) = %.0f events/cpu-s; %ld page faults; RSS %.0f MiB "
-                  "(%.0f MiB in huge pages); load average %s\n",
+                  "(%.2f in the kernel) = %.0f events/cpu-s; %ld page faults on it; warm arena "
+                  "%s: %.0f MiB populated ahead, %.0f MiB handed out (%.0f not populated yet), %llu cold "
+                  "mappings; RSS %.0f MiB (%.0f MiB in huge "
+                  "pages); load average %s\n",
                   i + 1, wall, static_cast<double>(head) / wall,
                   cpu * 1e6 / static_cast<double>(head), sys * 1e6 / static_cast<double>(head),
                   static_cast<double>(head) / cpu, faults,
+                  projections::warm_arena::Available() ? "on" : "off (no jemalloc)",
+                  static_cast<double>(warm.bytes_populated) / (1 << 20),
+                  static_cast<double>(warm.bytes_handed_out) / (1 << 20),
+                  static_cast<double>(warm.bytes_handed_cold) / (1 << 20),
+                  static_cast<unsigned long long>(warm.chunks_cold),
                   static_cast<double>(RssBytes()) / (1 << 20),
                   static_cast<double>(AnonHugeKiB()) / 1024, LoadAverage().c_str());
     }

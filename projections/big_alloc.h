@@ -15,6 +15,8 @@
 #include <new>
 #include <vector>
 
+#include "projections/warm_arena.h"
+
 namespace roster::projections {
 
 inline constexpr size_t kBigBytes = size_t{4} << 20;
@@ -51,7 +53,7 @@ struct BigAllocator {
     if (n > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
     size_t bytes = n * sizeof(T);
     if (bytes < kBigBytes) return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
-    void* p = MapBig(bytes);
+    void* p = warm_arena::Available() ? warm_arena::AllocateBig(bytes) : MapBig(bytes);
     if (p == nullptr) throw std::bad_alloc();
     return static_cast<T*>(p);
   }
@@ -59,6 +61,8 @@ struct BigAllocator {
     size_t bytes = n * sizeof(T);
     if (bytes < kBigBytes) {
       ::operator delete(p, std::align_val_t{alignof(T)});
+    } else if (warm_arena::Available()) {
+      warm_arena::FreeBig(p);
     } else {
       UnmapBig(p, bytes);
     }

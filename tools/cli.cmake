@@ -7,5 +7,6 @@ add_library(roster_cli_lib progress.cc cli_offline.cc cli_online.cc cli_bench.cc
 target_link_libraries(roster_cli_lib PUBLIC roster_http_client roster_projections roster_storage
                       Boost::headers Boost::json Threads::Threads)
 add_executable(roster roster.cc)
-target_link_libraries(roster PRIVATE roster_cli_lib CLI11::CLI11)
+# jemalloc like rosterd: `roster replay` rebuilds the views offline (warm arena).
+target_link_libraries(roster PRIVATE roster_cli_lib CLI11::CLI11 ${ROSTER_JEMALLOC_LIBRARY})
 add_dependencies(roster rosterd)  # `roster serve` runs the rosterd beside it
