@@ -112,14 +112,14 @@ uint32_t Audit::SubjectId(std::string_view subject, const Catalog& c, const Even
     if (id >= cache.size()) cache.resize(std::max<size_t>(id + 1, cache.size() * 3 / 2), kNone);
     return &cache[id];
   };
-  // Found through the interner the catalog has just used for the same name (its table line
-  // is in cache), not by comparing with the stored name (a cache miss per event).
+  // Found in the recent table of the interner the catalog has just used for the same name
+  // (in cache), not by comparing with the stored name (a cache miss per event).
   uint32_t* slot = nullptr;
-  if (ids.user != kNone && c.users.Find(subject) == ids.user) {
+  if (ids.user != kNone && c.users.FindRecent(subject) == ids.user) {
     slot = cached(user_subject_, ids.user);
-  } else if (ids.item != kNone && c.labels.Find(subject) == ids.item) {
+  } else if (ids.item != kNone && c.labels.FindRecent(subject) == ids.item) {
     slot = cached(label_subject_, ids.item);
-  } else if (ids.workspace != kNone && c.workspaces.Find(subject) == ids.workspace) {
+  } else if (ids.workspace != kNone && c.workspaces.FindRecent(subject) == ids.workspace) {
     slot = cached(workspace_subject_, ids.workspace);
   }
   if (slot == nullptr) return subjects_.Intern(subject);

@@ -8,16 +8,11 @@ namespace roster::projections {
 
 // ---- Interner ----
 
-Interner::Slot Interner::MakeSlot(std::string_view name, uint64_t h, uint32_t id) {
+Interner::Slot Interner::MakeSlot(const Key& key, uint32_t id) {
   Slot slot;
-  slot.tag = static_cast<uint32_t>(h >> 32);
+  slot.tag = static_cast<uint32_t>(key.h >> 32);
   slot.id1 = id + 1;
-  if (name.size() <= kInline) {
-    slot.len = static_cast<uint8_t>(name.size());
-    std::memcpy(slot.name, name.data(), name.size());
-  } else {
-    slot.len = kLong;
-  }
+  std::memcpy(slot.words, key.words, sizeof(slot.words));
   return slot;
 }
 
@@ -38,17 +33,17 @@ void Interner::Grow() {
 }
 
 uint32_t Interner::Intern(std::string_view name) {
-  uint64_t h = Hash(name);
-  Slot& recent = recent_[(h >> 16) & (kRecent - 1)];
-  if (recent.id1 != 0 && Same(recent, name, h)) return recent.id1 - 1;
-  uint32_t id = FindHashed(name, h);
+  Key key(name);
+  Slot& recent = recent_[RecentIndex(key.h)];
+  if (recent.id1 != 0 && Same(recent, key)) return recent.id1 - 1;
+  uint32_t id = FindKey(key);
   if (id == kNone) {
     id = static_cast<uint32_t>(names_.size());
     names_.emplace_back(name);
     if (names_.size() * 2 > slots_.size()) Grow();
-    Insert(MakeSlot(name, h, id));
+    Insert(MakeSlot(key, id));
   }
-  recent = MakeSlot(name, h, id);
+  recent = MakeSlot(key, id);
   return id;
 }
 

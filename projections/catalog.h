@@ -49,12 +49,23 @@ class Interner {
 
   uint32_t Intern(std::string_view name);
   uint32_t Find(std::string_view name) const {  // kNone when unknown
-    return FindHashed(name, Hash(name));
+    return FindKey(Key(name));
+  }
+  // Find() for the apply path (under the exclusive lock): a name interned moments ago is
+  // answered from the recent table, without probing the big one.
+  uint32_t FindRecent(std::string_view name) const {
+    Key key(name);
+    const Slot& recent = recent_[RecentIndex(key.h)];
+    if (recent.id1 != 0 && Same(recent, key)) return recent.id1 - 1;
+    return FindKey(key);
   }
   // Starts loading the table line where `name` would be found, for an Intern/Find a few
   // events later (a catch-up is bound by these cache misses, not by the hashing).
   void Prefetch(std::string_view name) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Hash(name))]);
+    if (slots_.empty()) return;
+    Key key(name);
+    __builtin_prefetch(&slots_[Home(key.h)]);
+    __builtin_prefetch(&recent_[RecentIndex(key.h)]);  // 32 KiB per interner: not always in L1
   }
   // The name of an id; "" for kNone. The reference is stable for the interner's life.
   const std::string& Name(uint32_t id) const {
@@ -69,34 +80,89 @@ class Interner {
  private:
   static constexpr size_t kInline = 23;  // longest name kept in the slot
   static constexpr uint8_t kLong = 0xff;  // len marker: compare names_[id]
+  // words: the name's bytes, zero-padded, and its length in the last byte (kLong above
+  // kInline: compare names_[id]).
   struct Slot {
     uint32_t tag = 0;  // hash >> 32
     uint32_t id1 = 0;  // id + 1; 0 = empty
-    uint8_t len = 0;   // name length (<= kInline) or kLong
-    char name[kInline] = {};
+    uint64_t words[3] = {};
   };
   static_assert(sizeof(Slot) == 32);
 
-  static uint64_t Hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
-  bool Same(const Slot& slot, std::string_view name, uint64_t h) const {
-    if (slot.tag != static_cast<uint32_t>(h >> 32)) return false;
-    if (slot.len != kLong) {
-      return slot.len == name.size() && std::memcmp(slot.name, name.data(), name.size()) == 0;
+  // A name as looked up: its slot words and hash, computed once per lookup. Names that
+  // fit the slot hash from the words (a few multiplies, no pass over bytes, no call).
+  struct Key {
+    explicit Key(std::string_view n) : name(n) {
+      const char* p = n.data();
+      size_t len = n.size();
+      if (len <= kInline) {
+        // Fixed-size (overlapping) loads, never a byte-wise copy to the stack: that cost a
+        // store-forwarding stall per lookup.
+        if (len >= 16) {
+          words[0] = Load(p, 8);
+          words[1] = Load(p + 8, 8);
+          words[2] = Load(p + 16, len - 16);
+        } else if (len >= 8) {
+          words[0] = Load(p, 8);
+          words[1] = Load(p + 8, len - 8);
+        } else {
+          words[0] = Load(p, len);
+        }
+        words[2] |= static_cast<uint64_t>(len) << 56;
+        uint64_t x = words[0] * 0x9e3779b97f4a7c15ull;
+        x = (x ^ words[1]) * 0xff51afd7ed558ccdull;
+        x ^= x >> 32;
+        x = (x ^ words[2]) * 0xc4ceb9fe1a85ec53ull;
+        x ^= x >> 29;
+        x *= 0x9e3779b97f4a7c15ull;
+        h = x ^ (x >> 32);
+      } else {
+        words[2] = static_cast<uint64_t>(kLong) << 56;
+        h = std::hash<std::string_view>{}(n);
+      }
     }
-    return names_[slot.id1 - 1] == name;
+    // The k (< 8, or 8) bytes at p as a little-endian word, zero above.
+    static uint64_t Load(const char* p, size_t k) {
+      uint64_t v = 0;
+      if (k == 8) {
+        std::memcpy(&v, p, 8);
+      } else if (k >= 4) {
+        uint32_t lo, hi;
+        std::memcpy(&lo, p, 4);
+        std::memcpy(&hi, p + k - 4, 4);
+        v = lo | (static_cast<uint64_t>(hi) << (8 * (k - 4)));
+      } else if (k > 0) {
+        auto b = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(p[i])); };
+        v = b(0) | (b(k / 2) << (8 * (k / 2))) | (b(k - 1) << (8 * (k - 1)));
+      }
+      return v;
+    }
+    std::string_view name;
+    uint64_t words[3] = {};
+    uint64_t h = 0;
+  };
+
+  bool Same(const Slot& slot, const Key& key) const {
+    if (slot.tag != static_cast<uint32_t>(key.h >> 32)) return false;
+    if (slot.words[0] != key.words[0] || slot.words[1] != key.words[1] ||
+        slot.words[2] != key.words[2]) {
+      return false;
+    }
+    return key.name.size() <= kInline || names_[slot.id1 - 1] == key.name;
   }
-  uint32_t FindHashed(std::string_view name, uint64_t h) const {
+  uint32_t FindKey(const Key& key) const {
     if (slots_.empty()) return kNone;
-    for (size_t i = Home(h);; i = (i + 1) & mask_) {
+    for (size_t i = Home(key.h);; i = (i + 1) & mask_) {
       const Slot& slot = slots_[i];
       if (slot.id1 == 0) return kNone;
-      if (Same(slot, name, h)) return slot.id1 - 1;
+      if (Same(slot, key)) return slot.id1 - 1;
     }
   }
   // A slot's home index comes from the tag alone, so Grow() moves slots without hashing
   // or touching the names again.
   size_t Home(uint64_t h) const { return (h >> 32) & mask_; }
-  static Slot MakeSlot(std::string_view name, uint64_t h, uint32_t id);
+  static size_t RecentIndex(uint64_t h) { return (h >> 16) & (kRecent - 1); }
+  static Slot MakeSlot(const Key& key, uint32_t id);
   void Insert(const Slot& slot);  // into a free slot; the table has room
   void Grow();
 
