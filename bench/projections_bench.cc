@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "events/codec.h"
+#include "projections/big_alloc.h"
 #include "projections/engine.h"
 #include "projections/warm_arena.h"
 #include "storage/memory_store.h"
@@ -74,6 +75,22 @@ size_t AnonHugeKiB() {
     if (line.rfind("AnonHugePages:", 0) == 0) return std::strtoull(line.c_str() + 14, nullptr, 10);
   }
   return 0;
+}
+
+// Live bytes in objects the process has allocated: jemalloc's stats.allocated (the
+// benches link jemalloc; 0 without it). Unlike RSS, not inflated by what the allocator
+// caches or the warm arena has populated ahead.
+extern "C" int mallctl(const char*, void*, size_t*, void*, size_t) __attribute__((weak));
+size_t AllocatedBytes() {
+  size_t allocated = 0;
+  if (mallctl != nullptr) {
+    uint64_t epoch = 1;
+    size_t len = sizeof(epoch);
+    (void)mallctl("epoch", &epoch, &len, &epoch, len);  // refreshes the statistics
+    len = sizeof(allocated);
+    if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) allocated = 0;
+  }
+  return allocated;
 }
 
 size_t RssBytes() {
@@ -414,13 +431,15 @@ int Main(int argc, char** argv) {
   double scan_s = Seconds(SteadyClock::now() - t0), scan_cpu = ThreadCpuSeconds() - c0;
 
   // Full rebuild (the engine reads the store in chunks and applies on this thread).
-  size_t rss_before = RssBytes();
+  size_t rss_before = RssBytes(), allocated_before = AllocatedBytes();
+  size_t big_before = projections::big_mapped_bytes.load();
   Engine engine(store, {.snapshots = false});
   t0 = SteadyClock::now();
   c0 = ThreadCpuSeconds();
   if (!engine.CatchUp().ok()) return 1;
   double rebuild_s = Seconds(SteadyClock::now() - t0), rebuild_cpu = ThreadCpuSeconds() - c0;
-  size_t rss_after = RssBytes();
+  size_t rss_after = RssBytes(), allocated_after = AllocatedBytes();
+  size_t big_after = projections::big_mapped_bytes.load();
   double rate = static_cast<double>(head) / rebuild_s;
   double cpu_rate = static_cast<double>(head) / rebuild_cpu;
   bool rebuild_ok = cpu_rate >= 500'000;
@@ -436,11 +455,22 @@ int Main(int argc, char** argv) {
   }
   uint64_t memberships = gen.members().size() + gen.account_members();
   double delta_mb = static_cast<double>(rss_after - rss_before) / (1 << 20);
-  std::printf("  projection RSS: %.1f MiB for %llu memberships = %.0f bytes/membership "
-              "(whole state incl. audit index of %llu events)\n",
+  std::printf("  projection RSS: grew %.1f MiB for %llu memberships = %.0f bytes/membership "
+              "(whole state incl. audit index of %llu events%s)\n",
               delta_mb, static_cast<unsigned long long>(memberships),
               static_cast<double>(rss_after - rss_before) / static_cast<double>(memberships),
-              static_cast<unsigned long long>(head));
+              static_cast<unsigned long long>(head),
+              mallctl != nullptr ? "; with jemalloc's cached pages and the warm arena's chunks "
+                                   "populated ahead"
+                                 : "");
+  if (mallctl != nullptr) {
+    std::printf("    of which objects (jemalloc stats.allocated) %.1f MiB = %.0f bytes/membership; "
+                "big arrays mapped %.1f MiB (capacity; pages count in RSS as touched)\n",
+                static_cast<double>(allocated_after - allocated_before) / (1 << 20),
+                static_cast<double>(allocated_after - allocated_before) /
+                    static_cast<double>(memberships),
+                static_cast<double>(big_after - big_before) / (1 << 20));
+  }
 
   std::mt19937_64 rng(7);
   auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };

@@ -10,12 +10,11 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 #include <vector>
-
-#include "projections/warm_arena.h"
 
 namespace roster::projections {
 
@@ -42,6 +41,9 @@ inline void UnmapBig(void* p, size_t bytes) {
   munmap(p, (bytes + kHugePage - 1) & ~(kHugePage - 1));
 }
 
+// Bytes of BigAllocator blocks mapped now (the state's big arrays; for memory reports).
+inline std::atomic<size_t> big_mapped_bytes{0};
+
 template <class T>
 struct BigAllocator {
   using value_type = T;
@@ -53,18 +55,18 @@ struct BigAllocator {
     if (n > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();
     size_t bytes = n * sizeof(T);
     if (bytes < kBigBytes) return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
-    void* p = warm_arena::Available() ? warm_arena::AllocateBig(bytes) : MapBig(bytes);
+    void* p = MapBig(bytes);
     if (p == nullptr) throw std::bad_alloc();
+    big_mapped_bytes.fetch_add(bytes, std::memory_order_relaxed);
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t n) noexcept {
     size_t bytes = n * sizeof(T);
     if (bytes < kBigBytes) {
       ::operator delete(p, std::align_val_t{alignof(T)});
-    } else if (warm_arena::Available()) {
-      warm_arena::FreeBig(p);
     } else {
       UnmapBig(p, bytes);
+      big_mapped_bytes.fetch_sub(bytes, std::memory_order_relaxed);
     }
   }
   template <class U>

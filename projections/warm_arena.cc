@@ -21,8 +21,6 @@
 extern "C" {
 int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen)
     __attribute__((weak));
-void* mallocx(size_t size, int flags) __attribute__((weak));
-void dallocx(void* ptr, int flags) __attribute__((weak));
 }
 
 namespace roster::projections::warm_arena {
@@ -40,9 +38,6 @@ struct ExtentHooks {
   bool (*merge)(ExtentHooks*, void*, size_t, void*, size_t, bool, unsigned);
 };
 
-constexpr int MallocxArena(unsigned a) { return static_cast<int>((a + 1) << 20); }
-constexpr int kMallocxNoTcache = 1 << 8;         // MALLOCX_TCACHE_NONE
-constexpr int kMallocxHugeAlign = 21;            // MALLOCX_LG_ALIGN(21): 2 MiB
 constexpr size_t kHuge = size_t{2} << 20;
 // The unit of mapping, and the largest request served from a chunk; larger requests (a
 // flat table of 1M+ entries) get a mapping of their own, cold.
@@ -250,9 +245,7 @@ bool Arena::Create() {
 Arena* Arena::Get() {
   // Intentionally leaked: jemalloc holds the hooks and the memory for the process's life.
   static Arena* arena = [] {
-    if (mallctl == nullptr || mallocx == nullptr || dallocx == nullptr) {
-      return static_cast<Arena*>(nullptr);
-    }
+    if (mallctl == nullptr) return static_cast<Arena*>(nullptr);
     const char* env = std::getenv("ROSTER_WARM_ARENA");  // "off": the kill switch
     if (env != nullptr && std::string_view(env) == "off") return static_cast<Arena*>(nullptr);
     auto* a = new Arena();
@@ -348,14 +341,6 @@ ScopedBinding::~ScopedBinding() {
   (void)mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
   (void)mallctl("thread.arena", nullptr, nullptr, &previous_, sizeof(previous_));
 }
-
-void* AllocateBig(size_t bytes) {
-  Arena* arena = Arena::Get();
-  if (arena == nullptr) return nullptr;
-  return mallocx(bytes, MallocxArena(arena->index()) | kMallocxHugeAlign | kMallocxNoTcache);
-}
-
-void FreeBig(void* p) { dallocx(p, kMallocxNoTcache); }
 
 Stats GetStats() {
   Arena* arena = Arena::Get();
