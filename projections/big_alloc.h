@@ -21,17 +21,18 @@ namespace roster::projections {
 inline constexpr size_t kBigBytes = size_t{4} << 20;
 inline constexpr size_t kHugePage = size_t{2} << 20;
 
-// Maps `bytes` (rounded up to kHugePage) at a kHugePage-aligned address; nullptr on failure.
-inline void* MapBig(size_t bytes) {
+// Maps `bytes` (rounded up to kHugePage) at an `align`-aligned address (a power of two, at
+// least kHugePage), advised for huge pages; nullptr on failure. Also the warm arena's chunks.
+inline void* MapBig(size_t bytes, size_t align = kHugePage) {
   size_t size = (bytes + kHugePage - 1) & ~(kHugePage - 1);
-  void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw = mmap(nullptr, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   auto start = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+  uintptr_t aligned = (start + align - 1) & ~(align - 1);
   // Give back the unaligned head and the tail beyond `size`.
   if (aligned > start) munmap(raw, aligned - start);
-  uintptr_t end = start + size + kHugePage;
+  uintptr_t end = start + size + align;
   if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
   madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // advisory: errors ignored
   return reinterpret_cast<void*>(aligned);

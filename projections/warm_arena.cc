@@ -14,6 +14,8 @@
 #include <string_view>
 #include <thread>
 
+#include "projections/big_alloc.h"
+
 // jemalloc's control interface, resolved only when the process links jemalloc (weak: a
 // binary without it sees null pointers). The hook table layout is jemalloc 5's public
 // `struct extent_hooks_s` (jemalloc/jemalloc.h), repeated here so that this library does
@@ -53,19 +55,8 @@ constexpr size_t kGrowLimit = size_t{4} << 20;
 constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14
 #endif
 
-// `bytes` (a multiple of kHuge) at an `align`-aligned address (a power of two, at least
-// kHuge), advised for huge pages; nullptr when the system refuses.
 char* MapAligned(size_t bytes, size_t align = kHuge) {
-  void* raw = mmap(nullptr, bytes + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
-  if (raw == MAP_FAILED) return nullptr;
-  auto start = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (start + align - 1) & ~(align - 1);
-  if (aligned > start) munmap(raw, aligned - start);
-  uintptr_t end = start + bytes + align;
-  if (end > aligned + bytes) munmap(reinterpret_cast<void*>(aligned + bytes), end - (aligned + bytes));
-  madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // advisory
-  return reinterpret_cast<char*>(aligned);
+  return static_cast<char*>(MapBig(bytes, align));
 }
 
 // Faults the pages in, writable, without touching their contents (the range may already be
