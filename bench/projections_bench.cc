@@ -409,7 +409,7 @@ int Main(int argc, char** argv) {
                   i + 1, wall, static_cast<double>(head) / wall,
                   cpu * 1e6 / static_cast<double>(head), sys * 1e6 / static_cast<double>(head),
                   static_cast<double>(head) / cpu, faults,
-                  projections::warm_arena::Available() ? "on" : "off (no jemalloc)",
+                  projections::warm_arena::Available() ? "on" : "off (ROSTER_WARM_ARENA=on, with jemalloc)",
                   static_cast<double>(warm.bytes_populated) / (1 << 20),
                   static_cast<double>(warm.bytes_handed_out) / (1 << 20),
                   static_cast<double>(warm.bytes_handed_cold) / (1 << 20),

@@ -237,8 +237,8 @@ Arena* Arena::Get() {
   // Intentionally leaked: jemalloc holds the hooks and the memory for the process's life.
   static Arena* arena = [] {
     if (mallctl == nullptr) return static_cast<Arena*>(nullptr);
-    const char* env = std::getenv("ROSTER_WARM_ARENA");  // "off": the kill switch
-    if (env != nullptr && std::string_view(env) == "off") return static_cast<Arena*>(nullptr);
+    const char* env = std::getenv("ROSTER_WARM_ARENA");  // opt-in: warm_arena.h says why
+    if (env == nullptr || std::string_view(env) != "on") return static_cast<Arena*>(nullptr);
     auto* a = new Arena();
     g_arena = a;
     if (!a->Create()) return static_cast<Arena*>(nullptr);  // leaked with g_arena: harmless

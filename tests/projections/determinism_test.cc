@@ -9,6 +9,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -20,6 +21,9 @@
 
 namespace roster::projections {
 namespace {
+
+// The warm arena is opt-in (warm_arena.h); these tests turn it on before its first use.
+const bool kWarmArenaOn = [] { return setenv("ROSTER_WARM_ARENA", "on", 1) == 0; }();
 
 using namespace std::chrono_literals;
 using namespace roster::commands;

@@ -20,6 +20,9 @@ extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp
 namespace roster::projections::warm_arena {
 namespace {
 
+// The warm arena is opt-in (warm_arena.h); these tests turn it on before its first use.
+const bool kWarmArenaOn = [] { return setenv("ROSTER_WARM_ARENA", "on", 1) == 0; }();
+
 using namespace std::chrono_literals;
 
 constexpr size_t kMiB = size_t{1} << 20;
