@@ -143,10 +143,15 @@ RoleSlot* Catalog::EnsureSlot(uint32_t w, std::string_view role, uint32_t label)
   return slot.get();
 }
 
-uint32_t Catalog::AccountOfStream(std::string_view stream) const {
+std::optional<std::string_view> Catalog::AccountIdOfStream(std::string_view stream) {
   constexpr std::string_view kPrefix = "account-";
-  if (stream.substr(0, kPrefix.size()) != kPrefix) return kNone;
-  return accounts.Find(stream.substr(kPrefix.size()));
+  if (stream.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  return stream.substr(kPrefix.size());
+}
+
+uint32_t Catalog::AccountOfStream(std::string_view stream) const {
+  auto id = AccountIdOfStream(stream);
+  return id ? accounts.Find(*id) : kNone;
 }
 
 uint64_t Catalog::PositionAtTime(Micros t) const {
@@ -168,10 +173,7 @@ std::string_view Catalog::ActorUser(std::string_view actor) {
 void Catalog::Prefetch(const events::RecordedEvent& r) const {
   const events::Envelope& env = r.envelope;
   labels.Prefetch(env.actor);
-  constexpr std::string_view kPrefix = "account-";
-  if (std::string_view(env.stream).substr(0, kPrefix.size()) == kPrefix) {
-    accounts.Prefetch(std::string_view(env.stream).substr(kPrefix.size()));
-  }
+  if (auto account = AccountIdOfStream(env.stream)) accounts.Prefetch(*account);
   std::visit(
       [&](const auto& e) {
         if constexpr (requires { e.workspace_id; }) workspaces.Prefetch(e.workspace_id);
@@ -191,10 +193,7 @@ EventIds Catalog::Apply(const events::RecordedEvent& r) {
   ids.actor = labels.Intern(env.actor);
 
   uint32_t account = kNone;
-  constexpr std::string_view kPrefix = "account-";
-  if (std::string_view(env.stream).substr(0, kPrefix.size()) == kPrefix) {
-    account = EnsureAccount(std::string_view(env.stream).substr(kPrefix.size()));
-  }
+  if (auto id = AccountIdOfStream(env.stream)) account = EnsureAccount(*id);
   uint32_t ws = kNone;
   std::string_view ws_id = WorkspaceIdOf(r.event);
   if (!ws_id.empty()) ws = EnsureWorkspace(ws_id, account);

@@ -279,6 +279,8 @@ class Catalog {
 
   // The account id an event belongs to: from its stream "account-<id>"; kNone otherwise.
   uint32_t AccountOfStream(std::string_view stream) const;
+  // "<id>" of a stream "account-<id>"; nullopt for other streams.
+  static std::optional<std::string_view> AccountIdOfStream(std::string_view stream);
   // The last position whose (running maximum) time is <= t; 0 when none.
   uint64_t PositionAtTime(Micros t) const;
   // The first position whose running-maximum time is >= t (position()+1 when none).

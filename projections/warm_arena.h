@@ -11,10 +11,9 @@
 // huge-page-advised chunks; a filler thread (SCHED_IDLE: spare cycles only) populates them
 // with MADV_POPULATE_WRITE up to kAhead bytes past what has been handed out. The hook never
 // waits for the filler: memory it hands out before the filler got there is faulted in by
-// its user, as without the arena. BigAllocator's blocks (>= 4 MiB) stay outside it: served
-// from the arena (as jemalloc large extents) they made the first checks after a rebuild
-// slow (live check p99 ~11 us in the first 40k checks against ~2 us), for reasons not
-// pinned down; mapped on their own, as before, they do not.
+// its user, as without the arena. BigAllocator's blocks (>= 4 MiB) stay outside it, mapped
+// on their own as before (serving them from it, as jemalloc large extents, bought nothing
+// measurable and was one more suspect for the slow first checks described below).
 //
 // Only when the process allocates with jemalloc (rosterd and the benches link it; the
 // sanitizer builds and the unit tests do not): mallctl is looked up as a weak symbol, and
