@@ -977,12 +977,18 @@ struct RecordBatch {
   size_t predecoded_from = 0;
   std::vector<events::RecordedEvent> decoded;
   std::vector<Status> decoded_status;
+  // With hash verification: records [0, verified) were checked against the chain by the
+  // reading thread; the consumer checks the rest (VerifyRest) before it visits them.
+  // chain_prev is the stored hash before records[0].
+  size_t verified = 0;
+  Hash256 chain_prev{};
 
   void Clear() {
     used = 0;
     records.clear();
     predecoded = false;
     predecoded_from = 0;
+    verified = 0;
   }
   void Add(uint64_t position, const char* data, size_t size, const Hash256& hash) {
     size_t need = (size + 7) / 8;
@@ -1004,10 +1010,15 @@ using internal::RecordBatch;
 
 constexpr size_t kBatchRecords = 512;
 
+constexpr const char* kChainMismatch =
+    "hash mismatch: the stored hash is not SHA-256 of the previous hash and the stored bytes";
+
 // Reads positions from..last of the events column family in order, in batches. Checks
 // that positions are gapless and, with `verify`, that each stored hash equals
 // SHA-256(previous stored hash ‖ canonical bytes): the record's own hash and its link to
-// its predecessor in one digest (the decoder then checks the embedded prev_hash).
+// its predecessor in one digest (the decoder then checks the embedded prev_hash). Fill
+// may leave the digests of a batch's last records to the consumer (VerifyRest): each
+// needs only stored hashes, so either thread can check it.
 // Single-threaded: one thread at a time calls Fill.
 class LogReader {
  public:
@@ -1049,10 +1060,22 @@ class LogReader {
   // After Start: the stored hash before `from` (zeros when from = 1, or without verify).
   const Hash256& prev() const { return prev_; }
 
-  // Fills `batch` with the next records. False when nothing was added: the scan is over
-  // and status() tells whether it ended well. Records before a problem are delivered.
-  bool Fill(RecordBatch* batch) {
+  // Fills `batch` with the next records, checking the digests of the first `hash_limit`
+  // (with verify). False when nothing was added: the scan is over and status() tells
+  // whether it ended well. Records before a problem are delivered.
+  bool Fill(RecordBatch* batch, size_t hash_limit = kBatchRecords) {
     batch->Clear();
+    batch->chain_prev = prev_;
+    bool more = FillRecords(batch, verify_ ? hash_limit : kBatchRecords);
+    batch->verified = verify_ ? std::min(batch->records.size(), hash_limit)
+                              : batch->records.size();
+    return more;
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  bool FillRecords(RecordBatch* batch, size_t hash_limit) {
     while (!done_ && batch->records.size() < kBatchRecords) {
       if (!it_->Valid()) {
         done_ = true;
@@ -1073,10 +1096,9 @@ class LogReader {
       }
       Hash256 stored = HashFrom(value.data());
       std::string_view canonical(value.data() + keys::kHashBytes, value.size() - keys::kHashBytes);
-      if (verify_ && events::ChainHash(prev_, canonical) != stored) {
-        return Stop(batch, CorruptAt(next_,
-                                     "hash mismatch: the stored hash is not SHA-256 of "
-                                     "the previous hash and the stored bytes"));
+      if (verify_ && batch->records.size() < hash_limit &&
+          events::ChainHash(prev_, canonical) != stored) {
+        return Stop(batch, CorruptAt(next_, kChainMismatch));
       }
       prev_ = stored;
       batch->Add(next_, canonical.data(), canonical.size(), stored);
@@ -1086,9 +1108,6 @@ class LogReader {
     return !batch->records.empty();
   }
 
-  const Status& status() const { return status_; }
-
- private:
   bool Stop(RecordBatch* batch, Status problem) {
     status_ = std::move(problem);
     done_ = true;
@@ -1105,6 +1124,24 @@ class LogReader {
   bool done_ = false;
   Status status_;
 };
+
+// Checks the digests Fill left to the consumer: records [verified, size). On a mismatch,
+// drops that record and the ones after it from the batch and returns the problem, so that
+// the records before it are still visited (the sequential semantics).
+Status VerifyRest(RecordBatch* batch) {
+  for (size_t i = batch->verified; i < batch->records.size(); ++i) {
+    const RecordBatch::Record& r = batch->records[i];
+    const Hash256& prev = i == 0 ? batch->chain_prev : batch->records[i - 1].hash;
+    if (events::ChainHash(prev, batch->Canonical(r)) != r.hash) {
+      Status problem = CorruptAt(r.position, kChainMismatch);
+      batch->records.resize(i);
+      batch->verified = i;
+      return problem;
+    }
+  }
+  batch->verified = batch->records.size();
+  return Status::Ok();
+}
 
 // Batches from a reading thread to the decoding (calling) thread, at most kDepth ahead.
 class BatchChannel {
@@ -1199,13 +1236,28 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
   // Pipelined: a reading thread iterates RocksDB, copies and hashes; this thread decodes
   // and visits. Order and error semantics are the sequential ones: every record before a
   // problem is visited, then the problem is returned.
+  //
+  // The digests are shared between the two threads so that neither waits for the other:
+  // the reader checks the first `hash_share` records of each batch and this thread the
+  // rest (VerifyRest). The share follows the queue: at most one batch waiting (this
+  // thread is about to starve) → the reader takes fewer; a queue building → more, and
+  // past that the reader also decodes part of a batch (assist). With a plain visitor the
+  // reader, iterating and copying, is the slower stage and settles near a quarter; with
+  // the projections' catch-up as the visitor it hashes everything and assists.
   BatchChannel channel;
   std::thread reading([&] {
     pthread_setname_np(pthread_self(), "roster-scan");
+    constexpr size_t kShareStep = kBatchRecords / 16;
+    size_t hash_share = kBatchRecords;
     for (;;) {
       auto batch = channel.Free();
       if (!batch) return;  // the consumer stopped early
-      if (!reader.Fill(batch.get())) break;
+      if (channel.Backlog() <= 1) {
+        hash_share = hash_share > kShareStep ? hash_share - kShareStep : 0;
+      } else {
+        hash_share = std::min(kBatchRecords, hash_share + kShareStep);
+      }
+      if (!reader.Fill(batch.get(), hash_share)) break;
       // The consumer is the slower stage: take over part of its work.
       if (assist && channel.Backlog() >= 2) assist(*batch);
       channel.Push(std::move(batch));
@@ -1222,7 +1274,9 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
   } join{channel, reading};
 
   while (auto batch = channel.Pop()) {
+    Status rest = VerifyRest(batch.get());
     if (!visit(*batch)) return Status::Ok();
+    if (!rest.ok()) return rest;  // after the records before the damaged one
     channel.Recycle(std::move(batch));
   }
   return reader.status();  // the reader finished before Pop returned nullptr

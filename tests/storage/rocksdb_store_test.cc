@@ -747,6 +747,44 @@ TEST_P(LongScanTest, ASlowVisitorGetsTheSameEventsAndProblems) {
   EXPECT_EQ(rest.size(), kEvents - 4900);
 }
 
+TEST_P(LongScanTest, FindsDamageWhereverTheDigestIsCheckedInABatch) {
+  // Batches hold 512 records (positions 1-512, 513-1024, ...). The pipelined reader checks
+  // the digests of a batch's first records and the consumer the rest; while the consumer
+  // keeps up, the reader's share shrinks by 32 a batch (192 records of the tenth batch,
+  // 4609-5120). A damaged record must be found, and everything before it visited, on
+  // either side, at a batch's first record and around the boundaries.
+  for (uint64_t damaged : {uint64_t{4609}, uint64_t{4864}, uint64_t{4865}, uint64_t{5120},
+                           uint64_t{5121}}) {
+    SCOPED_TRACE(damaged);
+    store_.reset();  // a fresh, undamaged log each time
+    std::filesystem::remove_all(Options().path);
+    SetUp();
+    // A byte of the correlation id: the record still decodes and links, so only its
+    // digest tells.
+    size_t offset = std::string::npos;
+    ASSERT_TRUE(store_->ScanRaw(damaged, damaged, [&](uint64_t, std::string_view bytes,
+                                                      const Hash256&) {
+      offset = bytes.find("corr-");
+      return false;
+    }).ok());
+    ASSERT_NE(offset, std::string::npos);
+    ASSERT_TRUE(store_->CorruptForTest(damaged, offset + 5).ok());
+    auto [st, seen] = Visit(1, 0);
+    EXPECT_EQ(st.code(), ErrorCode::kCorruption);
+    EXPECT_NE(st.message().find("position " + std::to_string(damaged)), std::string::npos)
+        << st.message();
+    ASSERT_EQ(seen.size(), damaged - 1);
+    EXPECT_EQ(seen.back(), damaged - 1);
+    // A visitor that stops before the damage sees no problem.
+    auto [early, part] = Visit(1, 0, damaged - 1);
+    EXPECT_TRUE(early.ok()) << early.ToString();
+    EXPECT_EQ(part.size(), damaged - 1);
+    // Nor does a scan that ends before it, or one that starts after it.
+    EXPECT_TRUE(Visit(1, damaged - 1).first.ok());
+    EXPECT_TRUE(Visit(damaged + 1, 0).first.ok());
+  }
+}
+
 TEST_P(LongScanTest, ScanOwnedMovesOutTheEventsScanShows) {
   // A slow consumer, so that the pipelined reader also predecodes (events moved out of
   // the handed-over batch, not only out of the consumer's own decoding).
