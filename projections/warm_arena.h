@@ -20,10 +20,15 @@
 // without it every call here is a no-op.
 //
 // Opt-in: ROSTER_WARM_ARENA=on in the environment. On this VM it takes a fresh-process
-// 1M-event rebuild from 400-475k to 496-561k events/s, but the first live checks after
-// such a rebuild are slower (p99 13-21 us over the first 40k checks against ~2 us, in 8 of
-// 8 runs; gone after one pass), which put the bench's overall check p99 over its 5 us
-// target in 1 run of 5. Until that is understood the default stays off. What the state frees is purged after jemalloc's decay time as usual; chunks are
+// 1M-event rebuild from 400-475k to 496-561k events/s, but the live checks right after
+// such a rebuild are slow more often than with the default: the bench's overall check p99
+// went over its 5 us target in 3 of 6 runs with it and 0 of 5 without (2026-11-24). What is
+// known (docs/BENCHMARKS.md, Projections, "fifth pass"): the slow checks take no guest page
+// fault; the first read of each 4 KiB page of the state after a munmap or
+// madvise(MADV_DONTNEED) anywhere in the process is what is slow (a one-byte-per-page read
+// pass removes it, a later 8 MiB munmap brings it back), with or without the arena; the
+// arena's runs have more of those moments. The default stays off until that is under
+// control. What the state frees is purged after jemalloc's decay time as usual; chunks are
 // never unmapped, and an estimate that is too high leaves at most kAhead populated unused.
 #pragma once
 
