@@ -1241,9 +1241,9 @@ Status RocksDbEventStore::ReadLog(uint64_t from, uint64_t to, bool verify, Hash2
   // the reader checks the first `hash_share` records of each batch and this thread the
   // rest (VerifyRest). The share follows the queue: at most one batch waiting (this
   // thread is about to starve) → the reader takes fewer; a queue building → more, and
-  // past that the reader also decodes part of a batch (assist). With a plain visitor the
-  // reader, iterating and copying, is the slower stage and settles near a quarter; with
-  // the projections' catch-up as the visitor it hashes everything and assists.
+  // past that the reader also decodes part of a batch (assist). With storage_bench's
+  // visitor the reader, iterating and copying, is the slower stage and settles near a
+  // quarter (measured); a visitor slower than the reader drives the share back to all.
   BatchChannel channel;
   std::thread reading([&] {
     pthread_setname_np(pthread_self(), "roster-scan");
