@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/snapshot.h>
@@ -53,6 +54,22 @@ class StreamIndexPrefix final : public rocksdb::SliceTransform {
     return rocksdb::Slice(key.data(), key.size() - 8);
   }
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
+// Bucket key of the hash memtables of the point-lookup column families (vault,
+// vault_index, idempotency) and of their prefix Bloom filters: the first 12 bytes (`sub_`
+// and 32 random bits of a subject; 96 bits of an email key's HMAC; the start of a
+// caller's idempotency key), or the whole key if shorter. Keys sharing a prefix share a
+// bucket, which turns into a skiplist past 256 entries. Its name is recorded in SST
+// files: never change it.
+class PointKeyPrefix final : public rocksdb::SliceTransform {
+ public:
+  static constexpr size_t kBytes = 12;
+  const char* Name() const override { return "roster.PointKeyPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), std::min(key.size(), kBytes));
+  }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
 // Buffer for canonical bytes that Cap'n Proto can read in place: RocksDB hands out
@@ -245,6 +262,9 @@ Status RocksDbEventStore::OpenDb() {
   // up to 100 us: with dozens of request threads on two cores every yield is a context
   // switch taken from the threads doing the work.
   db_options.enable_write_thread_adaptive_yield = false;
+  // The hash memtables of the point-lookup column families (below) cannot take
+  // concurrent inserts. One thread, the sealing thread, writes nearly every batch anyway.
+  db_options.allow_concurrent_memtable_write = false;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
 
@@ -312,14 +332,29 @@ Status RocksDbEventStore::OpenDb() {
   rocksdb::ColumnFamilyOptions small = cf_options(4 << 20);
   small.table_factory = table(4 << 10, true, true);
 
+  // Vault and idempotency keys are random and unhinted, so a skiplist memtable pays a
+  // cache miss per level on every insert: the two vault inserts of a new address were a
+  // third of the chunk write's CPU in the gateway's invitation bench (docs/BENCHMARKS.md).
+  // Hash buckets make inserts and point lookups O(1); nothing iterates these column
+  // families except flushes, which sort once, on their own thread. Hash memtables cannot
+  // take concurrent inserts, hence allow_concurrent_memtable_write = false above.
+  auto hashed = [](rocksdb::ColumnFamilyOptions o, size_t buckets) {
+    o.prefix_extractor = std::make_shared<PointKeyPrefix>();
+    o.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(buckets));
+    return o;
+  };
+  rocksdb::ColumnFamilyOptions vault = hashed(small, 1 << 15);        // 256 KiB of buckets
+  rocksdb::ColumnFamilyOptions vault_index = hashed(point, 1 << 16);  // 512 KiB
+  rocksdb::ColumnFamilyOptions idempotency = hashed(point, 1 << 16);
+
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, small},  // unused; RocksDB requires it
       {keys::kEventsCf, events},
       {keys::kStreamsCf, streams},
       {keys::kStreamHeadsCf, heads},
-      {keys::kIdempotencyCf, point},
-      {keys::kVaultCf, small},
-      {keys::kVaultIndexCf, point},  // a new address is a miss: Bloom filters answer it
+      {keys::kIdempotencyCf, idempotency},
+      {keys::kVaultCf, vault},
+      {keys::kVaultIndexCf, vault_index},  // a new address is a miss: Bloom filters answer it
       {keys::kSnapshotsCf, small},
       {keys::kMetaCf, small},
   };

@@ -215,6 +215,66 @@ TEST_F(RocksDbStoreTest, ManyNewSubjectsWithoutAppendsAreWrittenAnyway) {
   }
 }
 
+// The point-lookup column families (vault, vault_index, idempotency) bucket their
+// memtables and prefix Bloom filters by a key's first 12 bytes. Keys that share those
+// bytes, or are shorter, stay apart: in the memtable (a bucket of 600 turns into a
+// skiplist), in the table files a close flushes, and after erasures.
+TEST_F(RocksDbStoreTest, PointKeysSharingTheirFirstBytesStayDistinct) {
+  Open();
+  const std::string shared = "same-first-12-bytes/";
+  constexpr int kSubjects = 600, kKeyed = 300;
+  auto key = [&](int i) { return events::Bytes{shared + std::to_string(i)}; };
+  auto email = [](int i) { return "p" + std::to_string(i) + "@example.com"; };
+  std::vector<std::string> subjects;
+  for (int i = 0; i < kSubjects; ++i) {
+    auto s = store_->Vault().SubjectFor(key(i), email(i));
+    ASSERT_TRUE(s.ok());
+    subjects.push_back(*s);
+  }
+  auto short_subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "short@example.com");
+  ASSERT_TRUE(short_subject.ok());
+  std::vector<AppendRequest> keyed;
+  std::vector<AppendResult> originals;
+  for (int i = 0; i < kKeyed; ++i) {
+    AppendRequest r = MakeAppend("account-" + std::to_string(i % 7), ExpectedVersion::Any(), 1, i);
+    r.idempotency_key = shared + std::to_string(i);
+    r.idempotency_fingerprint = "fp-" + std::to_string(i);
+    r.idempotency_payload = "answer-" + std::to_string(i);
+    originals.push_back(MustAppend(*store_, r));
+    keyed.push_back(std::move(r));
+  }
+  auto check = [&](const char* where, int erased_every) {
+    SCOPED_TRACE(where);
+    for (int i = 0; i < kSubjects; ++i) {
+      bool erased = erased_every > 0 && i % erased_every == 0;
+      EXPECT_EQ(store_->Vault().Lookup(subjects[i]),
+                erased ? std::nullopt : std::optional<std::string>(email(i)))
+          << i;
+      if (!erased) {
+        ASSERT_EQ(*store_->Vault().SubjectFor(key(i), email(i)), subjects[i]) << i;
+      }
+    }
+    EXPECT_EQ(store_->Vault().Lookup(*short_subject), "short@example.com");
+    for (int i = 0; i < kKeyed; ++i) {
+      auto repeat = store_->Append(keyed[i]);
+      ASSERT_TRUE(repeat.ok()) << i;
+      EXPECT_TRUE(repeat->deduplicated) << i;
+      EXPECT_EQ(repeat->first_position, originals[i].first_position) << i;
+      EXPECT_EQ(repeat->idempotency_payload, "answer-" + std::to_string(i));
+    }
+  };
+  check("memtable", 0);
+  Close();
+  Open();  // closing flushes every column family: now read from table files
+  check("table files", 0);
+  for (int i = 0; i < kSubjects; i += 3) EXPECT_EQ(*store_->Vault().Erase(key(i)), 1u) << i;
+  check("erased, memtable", 3);
+  Close();
+  Open();
+  check("erased, table files", 3);
+  EXPECT_EQ(store_->GetHead().position, static_cast<uint64_t>(kKeyed));
+}
+
 // Subjects made, written with appends and erased from several threads at once: after a
 // reopen every email key either has no subject or one whose entry is there — never an
 // index entry left pointing at an erased subject, never two subjects for one key.
