@@ -3,11 +3,14 @@
 // connection, each on its own strand; see server.h for the limits.
 #include "gateway/server.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -772,6 +775,8 @@ void ServerImpl::Run() {
   threads.reserve(options_.io_threads);
   for (size_t i = 0; i < options_.io_threads; ++i) {
     threads.emplace_back([this] { ioc_->run(); });
+    // Named for top -H, perf and /proc/<pid>/task: "roster-io0", "roster-io1", ...
+    pthread_setname_np(threads.back().native_handle(), ("roster-io" + std::to_string(i)).c_str());
   }
   for (auto& t : threads) t.join();
   // Handlers still running finish; their responses have nowhere to go.

@@ -1,5 +1,7 @@
 #include "projections/engine.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <deque>
@@ -83,6 +85,7 @@ Status Engine::Start() {
     accepting_waiters_ = true;
   }
   thread_ = std::thread(&Engine::Run, this);
+  pthread_setname_np(thread_.native_handle(), "roster-project");
   return Status::Ok();
 }
 
@@ -352,6 +355,7 @@ Status Engine::ApplyRange(uint64_t from, uint64_t to, const StopBefore& stop_bef
   ChunkQueue spent(options_.pipeline_depth + 2);
   std::atomic<bool> abort{false};
   std::thread reader([&] {
+    pthread_setname_np(pthread_self(), "roster-catchup");
     for (uint64_t f = from; f <= to && !abort.load();) {
       uint64_t t = std::min<uint64_t>(to, f + options_.read_batch - 1);
       Chunk chunk;

@@ -229,7 +229,10 @@ bool Arena::Create() {
   size_t limit = kGrowLimit;
   std::string name = "arena." + std::to_string(index_) + ".retain_grow_limit";
   (void)mallctl(name.c_str(), nullptr, nullptr, &limit, sizeof(limit));
-  std::thread([this] { Fill(); }).detach();  // lives as long as the process
+  std::thread([this] {
+    pthread_setname_np(pthread_self(), "roster-fill");
+    Fill();
+  }).detach();  // lives as long as the process
   return true;
 }
 

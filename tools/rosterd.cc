@@ -25,8 +25,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/async.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "base/crypto.h"
@@ -38,6 +36,7 @@
 #include "gateway/worker_pool.h"
 #include "projections/engine.h"
 #include "storage/rocksdb_store.h"
+#include "tools/log_sink.h"
 
 #ifndef ROSTER_VERSION
 #define ROSTER_VERSION "0.0.0"
@@ -208,68 +207,32 @@ Result<std::string> LoadOrCreateServiceKey(const std::string& data_dir, bool* cr
   return key;
 }
 
-// Log lines go to stderr through a FILE of their own (a duplicate of fd 2), fully buffered:
-// the logging thread writes whole buffers instead of one write(2) per line. stderr itself
-// stays unbuffered, so a direct fprintf(stderr) before an abort() is never held back.
-// Only the async logging thread calls it (lines, flushes); the mutex is uncontended.
-class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  static constexpr size_t kBufferBytes = 64 << 10;
+// The one sink of both loggers (tools/log_sink.h): request threads append formatted lines
+// to a buffer, the "roster-log" thread writes it to stderr in batches.
+std::shared_ptr<tools::BatchedFdSink>& LogSink() {
+  static std::shared_ptr<tools::BatchedFdSink> sink;
+  return sink;
+}
 
-  BufferedStderrSink() {
-    int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (fd >= 0) file_ = ::fdopen(fd, "w");
-    if (file_ == nullptr) {
-      if (fd >= 0) ::close(fd);
-      file_ = stderr;  // unbuffered, as before
-      return;
-    }
-    std::setvbuf(file_, nullptr, _IOFBF, kBufferBytes);
-  }
-  ~BufferedStderrSink() override {
-    if (file_ != stderr) std::fclose(file_);  // writes what is left
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t line;
-    formatter_->format(msg, line);
-    std::fwrite(line.data(), 1, line.size(), file_);
-  }
-  void flush_() override { std::fflush(file_); }
-
- private:
-  FILE* file_ = nullptr;
-};
-
-// Log lines waiting for the logging thread; ~350 bytes each, preallocated (~5.6 MiB). At
-// 36k requests/s that is ~0.45 s of lines: the queue only fills when stderr's reader
-// stalls (a blocked pipe, a slow collector).
-constexpr size_t kLogQueueLines = 16384;
-// Written lines reach stderr at least this often (and at once for error and critical).
-constexpr std::chrono::seconds kLogFlushInterval{1};
-
-// The application log ("rosterd") and the access log ("access") are async loggers on one
-// logging thread and one sink, so their lines keep their order, UTC timestamps, and the
-// format is unchanged. Request threads only format and enqueue. Overflow policy:
-// overrun_oldest — when the queue is full (stderr's reader stalled), the oldest waiting
-// line is dropped rather than blocking the request threads behind the log collector (the
-// `block` policy would stall every request for as long as the collector does). Drops are
-// counted and reported (LogDropReporter). Systemd/docker collect stderr; no secret is ever
-// logged. Call FlushAndStopLogging before exiting.
+// The application log ("rosterd") and the access log ("access") share one sink, so their
+// lines keep their order, UTC timestamps, and the format is unchanged. Request threads
+// format and append to the sink's buffer; the writer thread writes it every 100 ms, at
+// once on error and critical lines. When stderr's reader stalls (a blocked pipe, a slow
+// collector) and 8 MiB of lines wait, new lines are dropped rather than blocking the
+// request threads behind the log collector; drops are counted and reported
+// (LogDropReporter). Systemd/docker collect stderr; no secret is ever logged. Call
+// FlushAndStopLogging before exiting.
 void SetUpLogging(const std::string& level) {
-  // The logging thread and the flusher must never take SIGTERM/SIGINT (only the signal
-  // thread waits for them): they start with every signal blocked.
+  // The writer thread must never take SIGTERM/SIGINT (only the signal thread waits for
+  // them): it starts with every signal blocked.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  spdlog::init_thread_pool(kLogQueueLines, 1);
-  auto sink = std::make_shared<BufferedStderrSink>();
-  auto pool = spdlog::thread_pool();
-  auto app_log = std::make_shared<spdlog::async_logger>(
-      "rosterd", sink, pool, spdlog::async_overflow_policy::overrun_oldest);
-  auto access_log = std::make_shared<spdlog::async_logger>(
-      "access", sink, pool, spdlog::async_overflow_policy::overrun_oldest);
+  auto sink = std::make_shared<tools::BatchedFdSink>();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  LogSink() = sink;
+  auto app_log = std::make_shared<spdlog::logger>("rosterd", sink);
+  auto access_log = std::make_shared<spdlog::logger>("access", sink);
   for (const auto& l : {app_log, access_log}) {
     l->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ [%n] %v", spdlog::pattern_time_type::utc);
     l->set_level(spdlog::level::from_str(level));
@@ -277,20 +240,20 @@ void SetUpLogging(const std::string& level) {
   }
   spdlog::register_logger(access_log);
   spdlog::set_default_logger(app_log);
-  spdlog::flush_every(kLogFlushInterval);
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
-// Writes every queued line and flushes, then stops the logging thread. Every exit path of
-// Main runs it (LoggingGuard), so the lines of a clean stop (SIGTERM) or a failed start
-// are not lost.
+// Writes every line logged so far, then stops the writer thread. Every exit path of Main
+// runs it (LoggingGuard), so the lines of a clean stop (SIGTERM) or a failed start are not
+// lost.
 void FlushAndStopLogging() {
-  if (auto pool = spdlog::thread_pool(); pool != nullptr && pool->overrun_counter() > 0) {
-    spdlog::default_logger()->warn("log queue full: {} lines dropped in all",
-                                   pool->overrun_counter());
+  auto sink = LogSink();
+  if (sink == nullptr) return;
+  if (sink->dropped() > 0) {
+    spdlog::default_logger()->warn("log buffer full: {} lines dropped in all", sink->dropped());
   }
-  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
-  spdlog::shutdown();  // joins the logging thread once it has written the queue
+  sink->Drain();
+  spdlog::shutdown();
+  LogSink().reset();  // the last reference: joins the writer thread
 }
 
 struct LoggingGuard {
@@ -303,18 +266,18 @@ class LogDropReporter {
   void Poll(spdlog::logger& log) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::seconds(10)) return;
-    auto pool = spdlog::thread_pool();
-    if (pool == nullptr) return;
-    size_t dropped = pool->overrun_counter();
+    auto sink = LogSink();
+    if (sink == nullptr) return;
+    uint64_t dropped = sink->dropped();
     if (dropped == reported_) return;
-    log.warn("log queue full: {} lines dropped since start (stderr is not read fast enough)",
+    log.warn("log buffer full: {} lines dropped since start (stderr is not read fast enough)",
              dropped);
     reported_ = dropped;
     last_ = now;
   }
 
  private:
-  size_t reported_ = 0;
+  uint64_t reported_ = 0;
   std::chrono::steady_clock::time_point last_{};
 };
 
@@ -603,6 +566,7 @@ int Main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {
+    pthread_setname_np(pthread_self(), "roster-signal");
     timespec tick{0, 200'000'000};
     int stops = 0;
     LogDropReporter drops;
