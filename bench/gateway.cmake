@@ -18,6 +18,6 @@ if(TARGET roster_test_http AND TARGET rosterd AND ROSTER_WRK)
     WRK_PATH="${ROSTER_WRK}"
     LOAD_SCRIPT_PATH="${CMAKE_CURRENT_LIST_DIR}/load/roster.lua")
   add_dependencies(gateway_load_bench rosterd)
-  add_test(NAME gateway.load_bench COMMAND gateway_load_bench)
+  add_test(NAME gateway.load_bench COMMAND gateway_load_bench --rounds 3 --seconds 4)
   set_tests_properties(gateway.load_bench PROPERTIES LABELS bench TIMEOUT 900)
 endif()

@@ -174,7 +174,7 @@ void Engine::Run() {
         std::unique_lock lock(wait_mu_);
         wait_cv_.wait_for(lock, options_.poll, [&] { return stop_.load(); });
       }
-      MaybeSnapshot(false);
+      MaybeSnapshot(false);  // a pause in the log: the moment for a due snapshot
       continue;
     }
     // Far behind (start-up, rebuild): the whole range, pipelined; else one chunk.
@@ -190,7 +190,7 @@ void Engine::Run() {
       wait_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_.load(); });
       continue;
     }
-    MaybeSnapshot(false);
+    MaybeSnapshot(false, /*busy=*/true);
   }
 }
 
@@ -428,17 +428,18 @@ Status Engine::RebuildFromZero() {
   return ApplyRange(1, store_.GetHead().position, nullptr, &applied);
 }
 
-void Engine::MaybeSnapshot(bool force) {
+void Engine::MaybeSnapshot(bool force, bool busy) {
   if (!options_.snapshots || writable_ == nullptr) return;
   uint64_t pos = position();
   uint64_t last = last_snapshot_position_.load();
   if (pos == last) return;
   if (!force) {
+    const uint64_t factor = busy ? std::max<uint64_t>(1, options_.snapshot_busy_factor) : 1;
     uint64_t changed = pos > last ? pos - last : pos;
-    bool due_events = changed >= options_.snapshot_every_events;
+    bool due_events = changed >= options_.snapshot_every_events * factor;
     auto since = std::chrono::steady_clock::now().time_since_epoch() -
                  std::chrono::steady_clock::duration(last_snapshot_ticks_.load());
-    bool due_time = since >= options_.snapshot_every;
+    bool due_time = since >= options_.snapshot_every * static_cast<int64_t>(factor);
     if (!due_events && !due_time) return;
   }
   Status st = SaveSnapshot();

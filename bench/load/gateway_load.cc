@@ -9,7 +9,11 @@
 //            every workspace; each 201 is durable (fsynced) before it is sent
 // Prints one markdown row per scenario (req/s, % of the /health ceiling, p50, p99, answers
 // other than expected, the server's CPU use) and the load average before each. wrk shares
-// the machine's cores with the server: its CPU is in neither figure.
+// the machine's cores with the server: its CPU is in neither figure. With --rounds R > 1
+// the scenario list runs R times, each round's share measured against that round's
+// /health (the VM's speed drifts by tens of percent from minute to minute, so only a
+// ceiling measured seconds before is comparable), and a last table gives each scenario's
+// shares per round and their median.
 //
 //   build/bench/gateway_load_bench [--seconds 5] [--connections 64] [--wrk-threads 2]
 //                                  [--accounts 64] [--members 16] [--rounds 1]
@@ -336,8 +340,11 @@ int Main(int argc, char** argv) {
 
   bool failed = false;
   double ceiling = 0;
+  // Per scenario: its share of the round's /health and its p99, one entry per round.
+  std::vector<std::vector<double>> shares(o.scenarios.size()), p99s(o.scenarios.size());
   for (int round = 0; round < o.rounds; ++round) {
-    for (const std::string& mode : o.scenarios) {
+    for (size_t si = 0; si < o.scenarios.size(); ++si) {
+      const std::string& mode = o.scenarios[si];
       std::string load = LoadAverage();
       double cpu0 = CpuSeconds(rosterd.pid());
       std::string out = RunWrk(o, rosterd.port(), mode, std::to_string(getpid()) + "r" +
@@ -350,6 +357,8 @@ int Main(int argc, char** argv) {
         continue;
       }
       if (mode == "health") ceiling = f.rps;
+      if (ceiling > 0) shares[si].push_back(f.rps / ceiling);
+      p99s[si].push_back(f.p99_ms);
       std::string share = ceiling > 0 ? std::to_string(static_cast<int>(100 * f.rps / ceiling + 0.5)) + " %" : "-";
       std::printf("| %s | %d | %.0f | %s | %.2f | %.2f | %llu | %.0f %% | %s |\n", Describe(mode),
                   o.connections, f.rps, share.c_str(), f.p50_ms, f.p99_ms,
@@ -365,6 +374,32 @@ int Main(int argc, char** argv) {
   }
   std::printf("\nserver CPU: rosterd's user+system time over the run (200 %% = both cores); "
               "load avg: /proc/loadavg before the scenario\n");
+  if (o.rounds > 1) {
+    auto median = [](std::vector<double> v) {
+      if (v.empty()) return 0.0;
+      std::sort(v.begin(), v.end());
+      size_t n = v.size();
+      return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    };
+    std::printf("\n| scenario (%d rounds) | %% of that round's /health | median | p99 ms per round "
+                "| median p99 ms |\n|---|---|---|---|---|\n", o.rounds);
+    for (size_t si = 0; si < o.scenarios.size(); ++si) {
+      if (o.scenarios[si] == "health") continue;
+      std::string each, each_p99;
+      for (double x : shares[si]) each += (each.empty() ? "" : " ") + std::to_string(static_cast<int>(100 * x + 0.5));
+      for (double x : p99s[si]) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%s%.2f", each_p99.empty() ? "" : " ", x);
+        each_p99 += buf;
+      }
+      std::string med = shares[si].empty()
+                            ? std::string("-")
+                            : std::to_string(static_cast<int>(100 * median(shares[si]) + 0.5)) + " %";
+      std::printf("| %s | %s | %s | %s | %.2f |\n", Describe(o.scenarios[si]),
+                  each.empty() ? "- (no /health)" : each.c_str(), med.c_str(), each_p99.c_str(),
+                  median(p99s[si]));
+    }
+  }
   if (rosterd.Terminate() != 0) {
     std::fprintf(stderr, "rosterd did not stop cleanly\n");
     failed = true;

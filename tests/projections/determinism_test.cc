@@ -341,7 +341,8 @@ std::string ViewAnswers(const Engine& e, const std::vector<std::string>& users,
 
 TEST(Determinism, RandomCommandsRebuildReplayAndRestartAgree) {
   RandomLedger ledger(20260611);
-  Engine live(ledger.store(), {.snapshot_every_events = 700});
+  // Busy factor 1: snapshots are also written while commands flow (at least two below).
+  Engine live(ledger.store(), {.snapshot_every_events = 700, .snapshot_busy_factor = 1});
   ASSERT_TRUE(live.Start().ok());
 
   struct Checkpoint {

@@ -168,6 +168,31 @@ TEST_F(EngineTest, PeriodicSnapshotsByEventCount) {
   EXPECT_GE(snap_position, 50u);
 }
 
+// Serializing stops the projector thread, and with it every command waiting to see its own
+// events, so a due snapshot waits for a pause in the log (one poll without events) —
+// unless events keep coming until it is snapshot_busy_factor times overdue.
+TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
+  Engine engine(b_.store(), {.snapshot_every_events = 50, .snapshot_busy_factor = 4, .poll = 2s});
+  ASSERT_TRUE(engine.Start().ok());
+  auto wait_for_snapshots = [&](uint64_t n, std::chrono::milliseconds limit) {
+    for (auto waited = 0ms; engine.stats().snapshots_written < n && waited < limit; waited += 10ms) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return engine.stats().snapshots_written;
+  };
+  Populate(b_, 100);  // ~150 events without a pause: due since 50, not yet 4 x 50
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_EQ(wait_for_snapshots(1, 500ms), 0u) << "written while events were flowing";
+  EXPECT_EQ(wait_for_snapshots(1, 5s), 1u) << "not written after a pause";
+  uint64_t snap_position = 0;
+  ASSERT_TRUE(b_.store().GetSnapshot("projections", &snap_position));
+  EXPECT_EQ(snap_position, Head());
+
+  Populate(b_, 200, 100);  // ~300 more without a pause: past 4 x 50, written anyway
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  EXPECT_EQ(wait_for_snapshots(2, 1s), 2u) << "not written when far overdue";
+}
+
 TEST_F(EngineTest, UndecodableSnapshotIsLoggedAndStateRebuiltFromZero) {
   Populate(b_, 30);
   ASSERT_TRUE(b_.store().PutSnapshot("projections", 5, "definitely not a snapshot").ok());
