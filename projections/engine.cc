@@ -455,9 +455,15 @@ Status Engine::SaveSnapshot() {
   uint64_t pos;
   {
     std::shared_lock lock(mu_);
-    bytes = state_->Serialize();
+    // Room for the state as big as last time plus an eighth (~100 bytes per event before
+    // the first), so a state of hundreds of MiB is not regrown and copied on the way: on
+    // this VM every fresh 4 KiB page of a copy costs a ~12 µs fault.
+    size_t expected = last_snapshot_bytes_ > 0 ? last_snapshot_bytes_ + last_snapshot_bytes_ / 8
+                                               : static_cast<size_t>(state_->position()) * 100;
+    bytes = state_->Serialize(expected);
     pos = state_->position();
   }
+  last_snapshot_bytes_ = bytes.size();
   ROSTER_RETURN_IF_ERROR(writable_->PutSnapshot(options_.snapshot_name, pos, bytes));
   last_snapshot_position_ = pos;
   last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();

@@ -234,6 +234,7 @@ class Engine {
 
   std::mutex snapshot_mu_;  // one snapshot at a time
   std::atomic<uint64_t> last_snapshot_position_{0};
+  size_t last_snapshot_bytes_ = 0;  // under snapshot_mu_
   std::atomic<std::chrono::steady_clock::rep> last_snapshot_ticks_{0};  // steady_clock
 
   std::atomic<uint64_t> stats_applied_{0}, stats_snapshot_loaded_{0}, stats_snapshots_{0},

@@ -19,6 +19,8 @@ namespace roster::projections {
 
 class Writer {
  public:
+  static constexpr size_t kPaddedVarint = 10;
+
   void U64(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -59,6 +61,23 @@ class Writer {
       prev = x;
     }
   }
+
+  // A length-prefixed block written in place (no second buffer, no copy): BeginLength()
+  // leaves room for the length, EndLength() fills it in as a varint padded to 10 bytes,
+  // which Reader::U64 and Reader::View read like any other.
+  size_t BeginLength() {
+    size_t at = out_.size();
+    out_.append(kPaddedVarint, '\0');
+    return at;
+  }
+  void EndLength(size_t at) {
+    uint64_t n = out_.size() - at - kPaddedVarint;
+    for (size_t i = 0; i + 1 < kPaddedVarint; ++i, n >>= 7) {
+      out_[at + i] = static_cast<char>((n & 0x7f) | 0x80);
+    }
+    out_[at + kPaddedVarint - 1] = static_cast<char>(n & 0x7f);
+  }
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
 
   std::string& bytes() { return out_; }
   std::string Take() { return std::move(out_); }

@@ -27,15 +27,22 @@ void State::Apply(const events::RecordedEvent& r) {
   audit.Apply(r, catalog, ids);
 }
 
-std::string State::Serialize() const {
+std::string State::Serialize(size_t expected_bytes) const {
   Writer w;
+  w.Reserve(expected_bytes);
   w.bytes().append(kMagic);
   w.U64(kFormatVersion);
   w.U64(position());
-  w.Str(Section([&](Writer& s) { catalog.Save(s); }));
-  w.Str(Section([&](Writer& s) { access.Save(s); }));
-  w.Str(Section([&](Writer& s) { team.Save(s); }));
-  w.Str(Section([&](Writer& s) { audit.Save(s); }));
+  // Each section in place, behind its length (the same framing as Writer::Str).
+  auto section = [&](auto&& save) {
+    size_t at = w.BeginLength();
+    save(w);
+    w.EndLength(at);
+  };
+  section([&](Writer& s) { catalog.Save(s); });
+  section([&](Writer& s) { access.Save(s); });
+  section([&](Writer& s) { team.Save(s); });
+  section([&](Writer& s) { audit.Save(s); });
   Hash256 sum = Sha256(w.bytes());
   w.bytes().append(AsBytes(sum));
   return w.Take();

@@ -55,7 +55,9 @@ class State {
   }
   void EndBulk() { audit.EndBulk(); }
 
-  std::string Serialize() const;
+  // `expected_bytes`: the buffer to reserve (e.g. the previous snapshot's size), so a
+  // large state is written without regrowing and copying its buffer. 0: grow as needed.
+  std::string Serialize(size_t expected_bytes = 0) const;
   // kCorruption when the bytes are not a snapshot this version wrote (bad magic, version,
   // checksum, or a section that does not decode).
   static Result<std::unique_ptr<State>> Deserialize(std::string_view bytes);

@@ -62,5 +62,28 @@ TEST(Interner, SavedAndLoadedKeepsEveryId) {
   for (size_t i = 0; i < names.size(); i += 7) ASSERT_EQ(loaded.Find(names[i]), i);
 }
 
+// State::Serialize writes each section in place behind a length padded to 10 bytes
+// (Writer::BeginLength/EndLength); a reader must see exactly what Writer::Str framing gives.
+TEST(SerdeTest, APaddedLengthReadsLikeAMinimalOne) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{16383}, size_t{16384},
+                   size_t{1} << 20}) {
+    std::string payload(n, 'p');
+    Writer padded, minimal;
+    size_t at = padded.BeginLength();
+    padded.bytes().append(payload);
+    padded.EndLength(at);
+    padded.U64(7);
+    minimal.Str(payload);
+    minimal.U64(7);
+    EXPECT_EQ(padded.bytes().size(), Writer::kPaddedVarint + n + 1) << n;
+    for (Writer* w : {&padded, &minimal}) {
+      Reader r(w->bytes());
+      EXPECT_EQ(r.View(), payload) << n;
+      EXPECT_EQ(r.U64(), 7u) << n;
+      EXPECT_TRUE(r.done()) << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace roster::projections
