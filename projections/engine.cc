@@ -451,6 +451,7 @@ Status Engine::SaveSnapshot() {
     return Status(ErrorCode::kInternal, "a replay engine writes no snapshots");
   }
   std::lock_guard one(snapshot_mu_);
+  const auto started = std::chrono::steady_clock::now();
   std::string bytes;
   uint64_t pos;
   {
@@ -465,6 +466,19 @@ Status Engine::SaveSnapshot() {
   }
   last_snapshot_bytes_ = bytes.size();
   ROSTER_RETURN_IF_ERROR(writable_->PutSnapshot(options_.snapshot_name, pos, bytes));
+  const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - started)
+                                                .count());
+  snapshot_micros_total_ += micros;
+  last_snapshot_micros_ = micros;
+  last_snapshot_size_ = bytes.size();
+  if (micros >= static_cast<uint64_t>(options_.slow_snapshot.count()) * 1000) {
+    // The projector applied nothing meanwhile: a command answered in this window waited
+    // for it. Named so a latency spike can be matched to it.
+    Log("snapshot at position " + std::to_string(pos) + " (" +
+        std::to_string(bytes.size() >> 20) + " MiB) took " + std::to_string(micros / 1000) +
+        " ms; events were applied only after it");
+  }
   last_snapshot_position_ = pos;
   last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
   ++stats_snapshots_;
@@ -510,6 +524,9 @@ EngineStats Engine::stats() const {
   s.events_applied = stats_applied_;
   s.snapshot_loaded_at = stats_snapshot_loaded_;
   s.snapshots_written = stats_snapshots_;
+  s.snapshot_seconds_total = static_cast<double>(snapshot_micros_total_.load()) / 1e6;
+  s.last_snapshot_seconds = static_cast<double>(last_snapshot_micros_.load()) / 1e6;
+  s.last_snapshot_bytes = last_snapshot_size_.load();
   s.rebuilds = stats_rebuilds_;
   s.head_at_start = stats_head_at_start_;
   return s;

@@ -65,6 +65,9 @@ struct EngineOptions {
   // has passed (then it is written anyway, so a restart never replays more than that).
   // Default 8: at most 800k events or 8 min without a snapshot under unbroken load.
   uint64_t snapshot_busy_factor = 8;
+  // A snapshot that takes longer is logged (`log`) with its position, size and duration:
+  // the projector applied nothing meanwhile. Default 250 ms.
+  std::chrono::milliseconds slow_snapshot = std::chrono::milliseconds(250);
   // WaitFor() callers are woken every this many applied events (and at the end of each
   // chunk). Default 256.
   size_t apply_batch = 256;
@@ -86,6 +89,11 @@ struct EngineStats {
   uint64_t events_applied = 0;       // since construction (not counting snapshot loads)
   uint64_t snapshot_loaded_at = 0;   // position of the snapshot loaded at Start(), 0 = none
   uint64_t snapshots_written = 0;
+  // Time spent writing snapshots (serialize + store), and the last one's. The projector
+  // thread applies nothing meanwhile: commands waiting to see their events wait too.
+  double snapshot_seconds_total = 0;
+  double last_snapshot_seconds = 0;
+  uint64_t last_snapshot_bytes = 0;
   uint64_t rebuilds = 0;
   uint64_t head_at_start = 0;
 };
@@ -235,6 +243,9 @@ class Engine {
   std::mutex snapshot_mu_;  // one snapshot at a time
   std::atomic<uint64_t> last_snapshot_position_{0};
   size_t last_snapshot_bytes_ = 0;  // under snapshot_mu_
+  // Durations in µs, for stats(); written under snapshot_mu_.
+  std::atomic<uint64_t> snapshot_micros_total_{0}, last_snapshot_micros_{0};
+  std::atomic<uint64_t> last_snapshot_size_{0};
   std::atomic<std::chrono::steady_clock::rep> last_snapshot_ticks_{0};  // steady_clock
 
   std::atomic<uint64_t> stats_applied_{0}, stats_snapshot_loaded_{0}, stats_snapshots_{0},

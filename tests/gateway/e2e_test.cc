@@ -79,7 +79,8 @@ TEST_F(E2e, OperationsEndpoints) {
   // The ledger's own, operators' first look when commands slow down.
   for (const char* name : {"roster_store_fsyncs_total", "roster_store_fsync_seconds_total",
                            "roster_store_fsync_max_seconds", "roster_store_slow_fsyncs_total",
-                           "roster_projections_lag_events"}) {
+                           "roster_projections_lag_events", "roster_projections_snapshot_seconds_total",
+                           "roster_projections_last_snapshot_seconds"}) {
     EXPECT_NE(metrics.body.find(std::string("\n") + name + " "), std::string::npos) << name;
   }
 

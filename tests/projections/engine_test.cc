@@ -193,6 +193,26 @@ TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
   EXPECT_EQ(wait_for_snapshots(2, 1s), 2u) << "not written when far overdue";
 }
 
+// Every snapshot's time and size are in stats() (rosterd's /metrics); one slower than
+// slow_snapshot is logged with its position, so a latency spike can be matched to it.
+TEST_F(EngineTest, SnapshotsAreTimedAndSlowOnesLogged) {
+  Populate(b_, 20);
+  std::vector<std::string> logged;
+  Engine engine(b_.store(), {.slow_snapshot = 0ms,
+                             .log = [&](std::string_view m) { logged.emplace_back(m); }});
+  ASSERT_TRUE(engine.Start().ok());
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  ASSERT_TRUE(engine.SaveSnapshot().ok());
+  EngineStats stats = engine.stats();
+  EXPECT_GT(stats.last_snapshot_bytes, 0u);
+  EXPECT_GT(stats.snapshot_seconds_total, 0.0);
+  EXPECT_EQ(stats.snapshot_seconds_total, stats.last_snapshot_seconds);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].rfind("snapshot at position " + std::to_string(Head()) + " (0 MiB) took ", 0),
+            0u)
+      << logged[0];
+}
+
 TEST_F(EngineTest, UndecodableSnapshotIsLoggedAndStateRebuiltFromZero) {
   Populate(b_, 30);
   ASSERT_TRUE(b_.store().PutSnapshot("projections", 5, "definitely not a snapshot").ok());
