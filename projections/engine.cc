@@ -459,12 +459,11 @@ Status Engine::SaveSnapshot() {
     // Room for the state as big as last time plus an eighth (~100 bytes per event before
     // the first), so a state of hundreds of MiB is not regrown and copied on the way: on
     // this VM every fresh 4 KiB page of a copy costs a ~12 µs fault.
-    size_t expected = last_snapshot_bytes_ > 0 ? last_snapshot_bytes_ + last_snapshot_bytes_ / 8
-                                               : static_cast<size_t>(state_->position()) * 100;
+    const size_t last = last_snapshot_size_.load();
+    size_t expected = last > 0 ? last + last / 8 : static_cast<size_t>(state_->position()) * 100;
     bytes = state_->Serialize(expected);
     pos = state_->position();
   }
-  last_snapshot_bytes_ = bytes.size();
   ROSTER_RETURN_IF_ERROR(writable_->PutSnapshot(options_.snapshot_name, pos, bytes));
   const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - started)

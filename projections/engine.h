@@ -20,7 +20,7 @@
 // (whichever first, when something changed) and at Stop(), the whole projection state and
 // its position go to EventStore::PutSnapshot(`snapshot_name`). Serializing stops the
 // projector thread (and so every command waiting to see its own events) for as long as
-// it takes — ~0.3 s at 200k events, ~2.5 s at 1M on two slow cores — so a due snapshot
+// it takes — ~0.3 s at 200k events, ~1.8 s at 1M on two slow cores — so a due snapshot
 // waits for a pause in the log (one `poll` without a new event), unless it is
 // `snapshot_busy_factor` times overdue. Start() loads it and
 // catches up from there; a snapshot that does not decode, or whose position is beyond the
@@ -242,10 +242,9 @@ class Engine {
 
   std::mutex snapshot_mu_;  // one snapshot at a time
   std::atomic<uint64_t> last_snapshot_position_{0};
-  size_t last_snapshot_bytes_ = 0;  // under snapshot_mu_
-  // Durations in µs, for stats(); written under snapshot_mu_.
+  // For stats() and the next snapshot's buffer; written under snapshot_mu_.
   std::atomic<uint64_t> snapshot_micros_total_{0}, last_snapshot_micros_{0};
-  std::atomic<uint64_t> last_snapshot_size_{0};
+  std::atomic<uint64_t> last_snapshot_size_{0};  // bytes
   std::atomic<std::chrono::steady_clock::rep> last_snapshot_ticks_{0};  // steady_clock
 
   std::atomic<uint64_t> stats_applied_{0}, stats_snapshot_loaded_{0}, stats_snapshots_{0},

@@ -170,9 +170,11 @@ TEST_F(EngineTest, PeriodicSnapshotsByEventCount) {
 
 // Serializing stops the projector thread, and with it every command waiting to see its own
 // events, so a due snapshot waits for a pause in the log (one poll without events) —
-// unless events keep coming until it is snapshot_busy_factor times overdue.
+// unless events keep coming until it is snapshot_busy_factor times overdue. The poll is
+// long (3 s) so only a stall of the test thread that long could fake a pause; every wait
+// below is an upper bound, never a sleep the outcome depends on.
 TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
-  Engine engine(b_.store(), {.snapshot_every_events = 50, .snapshot_busy_factor = 4, .poll = 2s});
+  Engine engine(b_.store(), {.snapshot_every_events = 50, .snapshot_busy_factor = 4, .poll = 3s});
   ASSERT_TRUE(engine.Start().ok());
   auto wait_for_snapshots = [&](uint64_t n, std::chrono::milliseconds limit) {
     for (auto waited = 0ms; engine.stats().snapshots_written < n && waited < limit; waited += 10ms) {
@@ -182,15 +184,17 @@ TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
   };
   Populate(b_, 100);  // ~150 events without a pause: due since 50, not yet 4 x 50
   ASSERT_TRUE(engine.WaitFor(Head(), 5s));
-  EXPECT_EQ(wait_for_snapshots(1, 500ms), 0u) << "written while events were flowing";
-  EXPECT_EQ(wait_for_snapshots(1, 5s), 1u) << "not written after a pause";
+  // A busy snapshot would follow the apply at once; none may come before the pause ends.
+  EXPECT_EQ(wait_for_snapshots(1, 300ms), 0u) << "written while events were flowing";
+  EXPECT_EQ(wait_for_snapshots(1, 10s), 1u) << "not written after a pause";
   uint64_t snap_position = 0;
   ASSERT_TRUE(b_.store().GetSnapshot("projections", &snap_position));
   EXPECT_EQ(snap_position, Head());
 
   Populate(b_, 200, 100);  // ~300 more without a pause: past 4 x 50, written anyway
   ASSERT_TRUE(engine.WaitFor(Head(), 5s));
-  EXPECT_EQ(wait_for_snapshots(2, 1s), 2u) << "not written when far overdue";
+  // Sooner than the next pause (3 s) could bring it.
+  EXPECT_EQ(wait_for_snapshots(2, 2500ms), 2u) << "not written when far overdue";
 }
 
 // Every snapshot's time and size are in stats() (rosterd's /metrics); one slower than
