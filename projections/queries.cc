@@ -261,6 +261,12 @@ Result<MembersResult> Queries::Members(std::string_view workspace, const PageReq
 
 namespace {
 
+// "pending", "accepted", ... or "expired": a pending invitation whose expiry has passed.
+std::string_view InvitationStatus(const projections::Invitation& inv, Micros now) {
+  if (inv.state == InviteState::kPending && now >= inv.expires_at) return "expired";
+  return InviteStateName(inv.state);
+}
+
 InvitationView RenderInvitation(const Catalog& c, const projections::Invitation& inv, Micros now,
                                 Email email) {
   InvitationView v;
@@ -272,8 +278,7 @@ InvitationView RenderInvitation(const Catalog& c, const projections::Invitation&
     v.access = inv.extras->access;
     v.scope = inv.extras->scope;
   }
-  v.status = InviteStateName(inv.state);
-  if (inv.state == InviteState::kPending && now >= inv.expires_at) v.status = "expired";
+  v.status = InvitationStatus(inv, now);
   v.invited_by = ByOf(c, inv.invited_by);
   v.sent_at = inv.sent_at;
   v.first_sent_at = inv.first_sent_at;
@@ -296,17 +301,20 @@ Result<InvitationsResult> Queries::Invitations(std::string_view workspace,
   InvitationsResult out;
   out.position = s_.position();
   size_t limit = ClampLimit(page.limit);
-  for (uint32_t index : s_.team.WorkspaceInvitations(ws)) {
-    const projections::Invitation& inv = s_.team.invitation_at(index);
-    if (inv.sent_position < *start) continue;
-    InvitationView v = RenderInvitation(c, inv, now, Email{});
-    if (!StatusMatches(status, v.status)) continue;
+  // The workspace's list is in sent order, which is position order (an invitation is
+  // added at its InviteSent), so a page starts with a binary search, not a scan.
+  const std::vector<uint32_t>& list = s_.team.WorkspaceInvitations(ws);
+  auto first = std::partition_point(list.begin(), list.end(), [&](uint32_t index) {
+    return s_.team.invitation_at(index).sent_position < *start;
+  });
+  for (auto it = first; it != list.end(); ++it) {
+    const projections::Invitation& inv = s_.team.invitation_at(*it);
+    if (!StatusMatches(status, InvitationStatus(inv, now))) continue;
     if (out.invitations.size() == limit) {
       out.next_cursor = EncodeCursor(inv.sent_position);
       break;
     }
-    v.email = ResolveSubject(inv.subject);
-    out.invitations.push_back(std::move(v));
+    out.invitations.push_back(RenderInvitation(c, inv, now, ResolveSubject(inv.subject)));
   }
   return out;
 }

@@ -134,6 +134,63 @@ TEST_F(TeamTest, InvitationsDeriveStatusAndNeverShowTokens) {
   EXPECT_FALSE(ParseInviteStatus("bogus", &f));
 }
 
+// A page starts where its cursor points (a binary search into the workspace's list), and
+// following the cursors, with or without a status filter, yields the unpaged list exactly.
+TEST_F(TeamTest, InvitationPagesFollowTheirCursorsAcrossStatuses) {
+  b_.Workspace("acme", "w2", "Autumn Catalogue");
+  Micros now = b_.Now();
+  std::vector<uint64_t> w1_positions;
+  uint64_t between = 0;  // a position of w2, which no w1 invitation has
+  for (int i = 0; i < 30; ++i) {
+    std::string id = "i" + std::to_string(i);
+    w1_positions.push_back(b_.Invite("acme", "w1", id, id + "@acme.io", "viewer",
+                                     now + 7 * kDay, "user:ana"));
+    uint64_t p = b_.Invite("acme", "w2", "o" + std::to_string(i), id + "@acme.io", "viewer",
+                           now + 7 * kDay, "user:ana");
+    if (i == 11) between = p;
+    if (i % 3 == 0) b_.Append("acme", ev::InviteCancelled{"w1", id}, "user:ana");
+  }
+  Sync();
+
+  auto ids_of = [&](InviteStatusFilter filter, size_t limit, std::string cursor) {
+    std::vector<std::string> ids;
+    for (int pages = 0; pages < 100; ++pages) {
+      auto page = engine_.Invitations("w1", filter, now, {.limit = limit, .cursor = cursor});
+      EXPECT_TRUE(page.ok());
+      if (!page.ok()) break;
+      EXPECT_LE(page->invitations.size(), limit);
+      for (const auto& v : page->invitations) ids.push_back(v.invitation_id);
+      if (!page->next_cursor) break;
+      cursor = *page->next_cursor;
+    }
+    return ids;
+  };
+  for (InviteStatusFilter filter :
+       {InviteStatusFilter::kAll, InviteStatusFilter::kPending, InviteStatusFilter::kCancelled}) {
+    auto whole = engine_.Invitations("w1", filter, now, {.limit = 1000});
+    ASSERT_TRUE(whole.ok());
+    std::vector<std::string> expected;
+    for (const auto& v : whole->invitations) expected.push_back(v.invitation_id);
+    EXPECT_EQ(expected.size(), filter == InviteStatusFilter::kAll         ? 30u
+                               : filter == InviteStatusFilter::kPending ? 20u
+                                                                        : 10u);
+    for (size_t limit : {1u, 4u, 7u, 30u}) {
+      EXPECT_EQ(ids_of(filter, limit, ""), expected) << "limit " << limit;
+    }
+  }
+  // A cursor at a position between two of w1's invitations starts at the next one; one past
+  // the last gives an empty page.
+  auto from_between = ids_of(InviteStatusFilter::kAll, 5, EncodeCursor(between));
+  ASSERT_FALSE(from_between.empty());
+  EXPECT_EQ(from_between.front(), "i12");
+  EXPECT_EQ(from_between.size(), 18u);
+  auto past = engine_.Invitations("w1", InviteStatusFilter::kAll, now,
+                                  {.cursor = EncodeCursor(w1_positions.back() + 1)});
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->invitations.empty());
+  EXPECT_FALSE(past->next_cursor);
+}
+
 TEST_F(TeamTest, InviteLinkCard) {
   Sync();
   EXPECT_EQ(engine_.InviteLink("w1").status().code(), ErrorCode::kNotFound);
