@@ -153,6 +153,7 @@ inline std::optional<IdempotencyRecord> DecodeIdempotency(std::string_view in) {
 
 // vault key: subject ("sub_" + 32 hex digits); value: the email plaintext.
 // vault_index key: email key (HMAC bytes); value: subject.
-// snapshots key: name; value: position (8 BE) ‖ snapshot bytes.
+// snapshots key: name; value: position (8 BE) ‖ snapshot bytes. Legacy: read while no
+// snapshot file exists (storage/snapshot_file.h), deleted when one is written.
 
 }  // namespace roster::storage::keys

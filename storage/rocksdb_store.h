@@ -205,6 +205,8 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   RocksDbEventStore(const RocksDbOptions& options);
 
   Status OpenDb();
+  rocksdb::Env* FileEnv() const;     // options_.env, else RocksDB's default
+  std::string SnapshotDir() const;   // <path>/snapshots
   Status LoadOrCreateMeta();
   Status RecoverHead();
   // Reads positions from..to (to = 0: the head) in batches, on a second thread for long

@@ -384,7 +384,9 @@ TEST_F(FaultInjectionTest, AFailedWriteOfTheChunkCarryingANewSubjectStopsTheLog)
   // A new subject has no write of its own: it waits for the next chunk of appends.
   auto subject = store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com");
   ASSERT_TRUE(subject.ok()) << subject.error().ToString();
-  EXPECT_EQ(store_->PutSnapshot("s", 1, "b").code(), ErrorCode::kIoError);
+  // Snapshots are files of their own (storage/snapshot_file.h): the failing WAL does not
+  // touch them.
+  EXPECT_TRUE(store_->PutSnapshot("s", 1, "b").ok());
   // The append that carries it fails, the log stops, and no subject is handed out after.
   auto append = store_->Append(MakeAppend("account-a", ExpectedVersion::Any()));
   ASSERT_FALSE(append.ok());

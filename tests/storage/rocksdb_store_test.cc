@@ -99,6 +99,85 @@ class RocksDbStoreTest : public ::testing::Test {
   std::unique_ptr<RocksDbEventStore> store_;
 };
 
+// ---- snapshots ----
+
+// Projection snapshots are files beside the log (storage/snapshot_file.h), never in it.
+TEST_F(RocksDbStoreTest, SnapshotsAreFilesAndADamagedOneReadsAsNone) {
+  std::vector<std::string> logged;
+  RocksDbOptions options = Options();
+  options.log = [&](std::string_view line) { logged.emplace_back(line); };
+  store_ = MustOpen(options);
+  ASSERT_NE(store_, nullptr);
+  std::string big(3 << 20, '\0');  // over the writeback step of 1 MiB
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + i / 4099);
+  ASSERT_TRUE(store_->PutSnapshot("projections", 77, big).ok());
+  const std::string file = dir_.Sub("log") + "/snapshots/projections.snap";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_EQ(std::filesystem::file_size(file), big.size() + 56);
+  EXPECT_FALSE(std::filesystem::exists(file + ".tmp"));
+  uint64_t position = 0;
+  EXPECT_EQ(store_->GetSnapshot("projections", &position), big);
+  EXPECT_EQ(position, 77u);
+
+  // Names become file names: nothing that could leave the directory.
+  for (const char* bad : {"", "../x", "a/b", ".hidden", "a.snap"}) {
+    EXPECT_EQ(store_->PutSnapshot(bad, 1, "x").code(), ErrorCode::kInvalidField) << bad;
+  }
+  EXPECT_EQ(store_->PutSnapshot(std::string(65, 'a'), 1, "x").code(), ErrorCode::kInvalidField);
+
+  // One flipped byte in the middle, a cut-off tail, a foreign file: each reads as no
+  // snapshot (the projector replays instead) and is reported.
+  auto damage = [&](auto how) {
+    ASSERT_TRUE(store_->PutSnapshot("projections", 77, big).ok());
+    how();
+    logged.clear();
+    EXPECT_EQ(store_->GetSnapshot("projections", &position), std::nullopt);
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_NE(logged[0].find("ignoring snapshot"), std::string::npos) << logged[0];
+  };
+  damage([&] {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(56 + (2 << 20));
+    f.put('!');
+  });
+  damage([&] { std::filesystem::resize_file(file, 56 + (1 << 20)); });
+  damage([&] { std::filesystem::resize_file(file, 20); });
+  damage([&] {
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    f << std::string(100, 'z');
+  });
+  // Overwritten whole, it reads again, also after a restart.
+  ASSERT_TRUE(store_->PutSnapshot("projections", 78, "small").ok());
+  Close();
+  Open();
+  EXPECT_EQ(store_->GetSnapshot("projections", &position), "small");
+  EXPECT_EQ(position, 78u);
+}
+
+// Data dirs written before snapshots were files kept them in the `snapshots` column
+// family: read there while no file exists, and removed once a file replaces them.
+TEST_F(RocksDbStoreTest, AColumnFamilySnapshotOfAnOlderVersionIsReadThenReplaced) {
+  Open();
+  Fill("account-a", 3);
+  Close();
+  {
+    RawDb raw(dir_.Sub("log"));
+    std::string value(8, '\0');
+    keys::PutBigEndian64(2, value.data());
+    raw.Put(keys::kSnapshotsCf, "projections", value + "old-state");
+  }
+  Open();
+  uint64_t position = 0;
+  EXPECT_EQ(store_->GetSnapshot("projections", &position), "old-state");
+  EXPECT_EQ(position, 2u);
+  ASSERT_TRUE(store_->PutSnapshot("projections", 3, "new-state").ok());
+  EXPECT_EQ(store_->GetSnapshot("projections", &position), "new-state");
+  EXPECT_EQ(position, 3u);
+  // Without the file, nothing is left to read: the old record went with the write.
+  std::filesystem::remove(dir_.Sub("log") + "/snapshots/projections.snap");
+  EXPECT_EQ(store_->GetSnapshot("projections", &position), std::nullopt);
+}
+
 // ---- options ----
 
 TEST_F(RocksDbStoreTest, OpenRejectsBadOptions) {
