@@ -33,7 +33,11 @@ Engine::Engine(const storage::EventStore& store, ReplayTag)
   options_.snapshots = false;
 }
 
-Engine::~Engine() { Stop(); }
+Engine::~Engine() {
+  Stop();
+  std::lock_guard one(snapshot_mu_);
+  JoinSnapshotWriter();
+}
 
 void Engine::Log(std::string_view message) const {
   if (options_.log) {
@@ -99,6 +103,8 @@ void Engine::Stop() {
   stop_ = false;
   running_ = false;
   MaybeSnapshot(/*force=*/true);
+  std::lock_guard one(snapshot_mu_);
+  JoinSnapshotWriter();  // when nothing changed since a background snapshot, it is the last
 }
 
 namespace {
@@ -434,6 +440,8 @@ void Engine::MaybeSnapshot(bool force, bool busy) {
   uint64_t last = last_snapshot_position_.load();
   if (pos == last) return;
   if (!force) {
+    // The last one is still being written: this one waits for the next chance.
+    if (snapshot_writing_.load()) return;
     const uint64_t factor = busy ? std::max<uint64_t>(1, options_.snapshot_busy_factor) : 1;
     uint64_t changed = pos > last ? pos - last : pos;
     bool due_events = changed >= options_.snapshot_every_events * factor;
@@ -442,7 +450,7 @@ void Engine::MaybeSnapshot(bool force, bool busy) {
     bool due_time = since >= options_.snapshot_every * static_cast<int64_t>(factor);
     if (!due_events && !due_time) return;
   }
-  Status st = SaveSnapshot();
+  Status st = Snapshot(/*background=*/!force && options_.background_snapshot_writes);
   if (!st.ok()) Log("snapshot failed: " + st.ToString());
 }
 
@@ -450,7 +458,16 @@ Status Engine::SaveSnapshot() {
   if (writable_ == nullptr) {
     return Status(ErrorCode::kInternal, "a replay engine writes no snapshots");
   }
+  return Snapshot(/*background=*/false);
+}
+
+void Engine::JoinSnapshotWriter() {
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
+}
+
+Status Engine::Snapshot(bool background) {
   std::lock_guard one(snapshot_mu_);
+  JoinSnapshotWriter();  // an earlier snapshot is stored before a later one
   const auto started = std::chrono::steady_clock::now();
   std::string bytes;
   uint64_t pos;
@@ -461,26 +478,45 @@ Status Engine::SaveSnapshot() {
     // this VM every fresh 4 KiB page of a copy costs a ~12 µs fault.
     const size_t last = last_snapshot_size_.load();
     size_t expected = last > 0 ? last + last / 8 : static_cast<size_t>(state_->position()) * 100;
-    bytes = state_->Serialize(expected);
+    bytes = state_->SerializeUnsealed(expected + 32);
     pos = state_->position();
   }
-  ROSTER_RETURN_IF_ERROR(writable_->PutSnapshot(options_.snapshot_name, pos, bytes));
-  const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                std::chrono::steady_clock::now() - started)
-                                                .count());
-  snapshot_micros_total_ += micros;
-  last_snapshot_micros_ = micros;
-  last_snapshot_size_ = bytes.size();
-  if (micros >= static_cast<uint64_t>(options_.slow_snapshot.count()) * 1000) {
-    // The projector applied nothing meanwhile: a command answered in this window waited
-    // for it. Named so a latency spike can be matched to it.
-    Log("snapshot at position " + std::to_string(pos) + " (" +
-        std::to_string(bytes.size() >> 20) + " MiB) took " + std::to_string(micros / 1000) +
-        " ms; events were applied only after it");
-  }
-  last_snapshot_position_ = pos;
+  // From here on the state is free again: checksum and storage need only the bytes.
+  const auto stalled = std::chrono::steady_clock::now() - started;
+  const auto stall_micros = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(stalled).count());
+  snapshot_micros_total_ += stall_micros;
+  last_snapshot_micros_ = stall_micros;
+  last_snapshot_size_ = bytes.size() + 32;
+  last_snapshot_position_ = pos;  // not due again while it is being written
   last_snapshot_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
-  ++stats_snapshots_;
+  auto store = [this, pos, started, stall_micros](std::string bytes) {
+    State::Seal(bytes);
+    Status st = writable_->PutSnapshot(options_.snapshot_name, pos, bytes);
+    const auto micros = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                              started)
+            .count());
+    if (st.ok()) {
+      ++stats_snapshots_;
+      if (micros >= static_cast<uint64_t>(options_.slow_snapshot.count()) * 1000) {
+        // While the state was serialized the projector applied nothing: a command answered
+        // in that window waited for it. Named so a latency spike can be matched to it.
+        Log("snapshot at position " + std::to_string(pos) + " (" +
+            std::to_string(bytes.size() >> 20) + " MiB) took " + std::to_string(micros / 1000) +
+            " ms, of which the projector waited " + std::to_string(stall_micros / 1000) + " ms");
+      }
+    }
+    return st;
+  };
+  if (!background) return store(std::move(bytes));
+  snapshot_writing_ = true;
+  snapshot_writer_ = std::thread([this, store, bytes = std::move(bytes)]() mutable {
+    pthread_setname_np(pthread_self(), "roster-snapshot");
+    Status st = store(std::move(bytes));
+    if (!st.ok()) Log("snapshot failed: " + st.ToString());
+    snapshot_writing_ = false;
+  });
   return Status::Ok();
 }
 

@@ -28,6 +28,17 @@ void State::Apply(const events::RecordedEvent& r) {
 }
 
 std::string State::Serialize(size_t expected_bytes) const {
+  std::string bytes = SerializeUnsealed(expected_bytes);
+  Seal(bytes);
+  return bytes;
+}
+
+void State::Seal(std::string& unsealed) {
+  Hash256 sum = Sha256(unsealed);
+  unsealed.append(AsBytes(sum));
+}
+
+std::string State::SerializeUnsealed(size_t expected_bytes) const {
   Writer w;
   w.Reserve(expected_bytes);
   w.bytes().append(kMagic);
@@ -43,8 +54,6 @@ std::string State::Serialize(size_t expected_bytes) const {
   section([&](Writer& s) { access.Save(s); });
   section([&](Writer& s) { team.Save(s); });
   section([&](Writer& s) { audit.Save(s); });
-  Hash256 sum = Sha256(w.bytes());
-  w.bytes().append(AsBytes(sum));
   return w.Take();
 }
 

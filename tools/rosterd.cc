@@ -551,12 +551,13 @@ int Main(int argc, char** argv) {
   m.AddCallback(gateway::MetricType::kCounter, "roster_projections_snapshots_total",
                 "Projection snapshots written", {},
                 [engine_ptr] { return static_cast<double>(engine_ptr->stats().snapshots_written); });
-  // While a snapshot is written the projector applies nothing, so commands wait for it.
+  // While a snapshot is serialized the projector applies nothing, so commands wait for it.
   m.AddCallback(gateway::MetricType::kCounter, "roster_projections_snapshot_seconds_total",
-                "Time spent writing projection snapshots (the projector applies nothing meanwhile)",
+                "Time spent serializing projection snapshots (the projector applies nothing "
+                "meanwhile; they are stored after, on a thread of their own)",
                 {}, [engine_ptr] { return engine_ptr->stats().snapshot_seconds_total; });
   m.AddCallback(gateway::MetricType::kGauge, "roster_projections_last_snapshot_seconds",
-                "Duration of the last projection snapshot", {},
+                "Time the last projection snapshot held the projector", {},
                 [engine_ptr] { return engine_ptr->stats().last_snapshot_seconds; });
   m.AddCallback(gateway::MetricType::kGauge, "roster_projections_last_snapshot_bytes",
                 "Size of the last projection snapshot", {}, [engine_ptr] {

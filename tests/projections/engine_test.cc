@@ -197,6 +197,99 @@ TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
   EXPECT_EQ(wait_for_snapshots(2, 2500ms), 2u) << "not written when far overdue";
 }
 
+// The store of `inner`, except that PutSnapshot waits until Release(): a slow disk.
+class HeldSnapshotStore final : public storage::EventStore {
+ public:
+  explicit HeldSnapshotStore(storage::EventStore& inner) : inner_(inner) {}
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int puts_started() {
+    std::lock_guard lock(mu_);
+    return puts_started_;
+  }
+  Status PutSnapshot(const std::string& name, uint64_t position,
+                     std::string_view bytes) override {
+    std::unique_lock lock(mu_);
+    ++puts_started_;
+    cv_.wait(lock, [&] { return released_; });
+    return inner_.PutSnapshot(name, position, bytes);
+  }
+  std::optional<std::string> GetSnapshot(const std::string& name,
+                                         uint64_t* position) const override {
+    return inner_.GetSnapshot(name, position);
+  }
+  Result<storage::AppendResult> Append(storage::AppendRequest r) override {
+    return inner_.Append(std::move(r));
+  }
+  Status Scan(uint64_t from, uint64_t to, const storage::EventVisitor& v) const override {
+    return inner_.Scan(from, to, v);
+  }
+  Status ScanOwned(uint64_t from, uint64_t to,
+                   const OwnedEventVisitor& v) const override {
+    return inner_.ScanOwned(from, to, v);
+  }
+  Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
+                                                        size_t max) const override {
+    return inner_.ReadStream(stream, from, max);
+  }
+  Result<events::RecordedEvent> Read(uint64_t position) const override {
+    return inner_.Read(position);
+  }
+  Result<std::optional<storage::AppendResult>> FindIdempotencyKey(
+      std::string_view key) const override {
+    return inner_.FindIdempotencyKey(key);
+  }
+  uint64_t StreamVersion(const std::string& stream) const override {
+    return inner_.StreamVersion(stream);
+  }
+  storage::Head GetHead() const override { return inner_.GetHead(); }
+  storage::VerifyReport Verify() const override { return inner_.Verify(); }
+  uint64_t WaitForHead(uint64_t after, std::chrono::milliseconds timeout) const override {
+    return inner_.WaitForHead(after, timeout);
+  }
+  void Shutdown() override { inner_.Shutdown(); }
+  storage::PiiVault& Vault() override { return inner_.Vault(); }
+  const std::string& LedgerSecret() const override { return inner_.LedgerSecret(); }
+
+ private:
+  storage::EventStore& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  int puts_started_ = 0;
+};
+
+// A due snapshot stops the projector only while the state is serialized; its bytes are
+// checksummed and stored on a thread of their own, so a slow store never holds the
+// projector (and every command waiting to see its events). One write at a time; Stop()
+// waits for it.
+TEST_F(EngineTest, ASnapshotIsStoredOffTheProjectorThread) {
+  HeldSnapshotStore held(b_.store());
+  Engine engine(held, {.snapshot_every_events = 50, .poll = 50ms});
+  ASSERT_TRUE(engine.Start().ok());
+  Populate(b_, 60);
+  ASSERT_TRUE(engine.WaitFor(Head(), 5s));
+  for (int i = 0; i < 500 && held.puts_started() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(held.puts_started(), 1) << "no snapshot became due";
+  // The write is held; the projector goes on applying, with more snapshots due meanwhile.
+  Populate(b_, 120, 60);
+  EXPECT_TRUE(engine.WaitFor(Head(), 5s)) << "the projector waited for the store";
+  std::this_thread::sleep_for(200ms);  // pauses in the log: a second snapshot would be due
+  EXPECT_EQ(held.puts_started(), 1) << "a second write started before the first ended";
+  EXPECT_EQ(engine.stats().snapshots_written, 0u);
+  EXPECT_GT(engine.stats().last_snapshot_seconds, 0.0);  // the serialization, timed
+
+  held.Release();
+  engine.Stop();  // waits for the held write, then writes the final snapshot
+  EXPECT_EQ(engine.stats().snapshots_written, 2u);
+  uint64_t position = 0;
+  ASSERT_TRUE(b_.store().GetSnapshot("projections", &position));
+  EXPECT_EQ(position, Head());
+}
+
 // Every snapshot's time and size are in stats() (rosterd's /metrics); one slower than
 // slow_snapshot is logged with its position, so a latency spike can be matched to it.
 TEST_F(EngineTest, SnapshotsAreTimedAndSlowOnesLogged) {
