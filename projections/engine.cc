@@ -77,6 +77,7 @@ Status Engine::Start() {
           position_.store(snap_position, std::memory_order_release);
           stats_snapshot_loaded_ = snap_position;
           last_snapshot_position_ = snap_position;
+          stored_snapshot_position_ = snap_position;
         }
       }
     }
@@ -498,6 +499,7 @@ Status Engine::Snapshot(bool background) {
                                                               started)
             .count());
     if (st.ok()) {
+      stored_snapshot_position_ = pos;
       ++stats_snapshots_;
       if (micros >= static_cast<uint64_t>(options_.slow_snapshot.count()) * 1000) {
         // While the state was serialized the projector applied nothing: a command answered
@@ -559,6 +561,7 @@ EngineStats Engine::stats() const {
   s.events_applied = stats_applied_;
   s.snapshot_loaded_at = stats_snapshot_loaded_;
   s.snapshots_written = stats_snapshots_;
+  s.last_snapshot_position = stored_snapshot_position_;
   s.snapshot_seconds_total = static_cast<double>(snapshot_micros_total_.load()) / 1e6;
   s.last_snapshot_seconds = static_cast<double>(last_snapshot_micros_.load()) / 1e6;
   s.last_snapshot_bytes = last_snapshot_size_.load();

@@ -94,6 +94,7 @@ struct EngineStats {
   uint64_t events_applied = 0;       // since construction (not counting snapshot loads)
   uint64_t snapshot_loaded_at = 0;   // position of the snapshot loaded at Start(), 0 = none
   uint64_t snapshots_written = 0;
+  uint64_t last_snapshot_position = 0;  // of the last snapshot stored (or loaded), 0 = none
   // Time spent serializing snapshots, and the last one's: the projector thread applies
   // nothing meanwhile, so commands waiting to see their events wait too. (Checksumming
   // and storing the bytes happen after, on a thread of their own for due snapshots.)
@@ -253,7 +254,8 @@ class Engine {
   std::mutex snapshot_mu_;  // one snapshot at a time
   std::thread snapshot_writer_;               // the last background write (snapshot_mu_)
   std::atomic<bool> snapshot_writing_{false};
-  std::atomic<uint64_t> last_snapshot_position_{0};
+  std::atomic<uint64_t> last_snapshot_position_{0};    // serialized (maybe still being stored)
+  std::atomic<uint64_t> stored_snapshot_position_{0};  // stored or loaded
   // For stats() and the next snapshot's buffer; written under snapshot_mu_.
   std::atomic<uint64_t> snapshot_micros_total_{0}, last_snapshot_micros_{0};
   std::atomic<uint64_t> last_snapshot_size_{0};  // bytes

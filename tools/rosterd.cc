@@ -603,8 +603,13 @@ int Main(int argc, char** argv) {
   // Reverse order of the wiring: the server has finished every request and stream; now
   // the projections (final snapshot), the command handler, and the store.
   log->info("server stopped");
+  const uint64_t snapshots_before = engine->stats().snapshots_written;
   engine->Stop();
-  log->info("projections stopped at position {} (snapshot written)", engine->position());
+  const projections::EngineStats stopped = engine->stats();
+  log->info("projections stopped at position {} ({})", engine->position(),
+            stopped.snapshots_written > snapshots_before         ? "snapshot written"
+            : stopped.last_snapshot_position == engine->position() ? "the last snapshot is at it"
+                                                                    : "no snapshot: see above");
   engine.reset();
   handler.reset();
   store->Shutdown();

@@ -132,6 +132,7 @@ TEST_F(EngineTest, SnapshotAtStopAndRestartResumesFromIt) {
     ASSERT_TRUE(engine.WaitFor(first_head, 5s));
     engine.Stop();
     EXPECT_EQ(engine.stats().snapshots_written, 1u);
+    EXPECT_EQ(engine.stats().last_snapshot_position, first_head);
   }
   uint64_t snap_position = 0;
   ASSERT_TRUE(b_.store().GetSnapshot("projections", &snap_position));
@@ -141,6 +142,7 @@ TEST_F(EngineTest, SnapshotAtStopAndRestartResumesFromIt) {
   Engine restarted(b_.store());
   ASSERT_TRUE(restarted.Start().ok());
   EXPECT_EQ(restarted.stats().snapshot_loaded_at, first_head);
+  EXPECT_EQ(restarted.stats().last_snapshot_position, first_head);
   ASSERT_TRUE(restarted.WaitFor(Head(), 5s));
   // No full replay: only the events after the checkpoint were applied.
   EXPECT_EQ(restarted.stats().events_applied, Head() - first_head);
