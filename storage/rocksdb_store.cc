@@ -174,7 +174,8 @@ struct RocksDbEventStore::Prepared {
 RocksDbEventStore::RocksDbEventStore(const RocksDbOptions& options)
     : options_(options),
       clock_(options.clock ? options.clock : &system_clock_),
-      cf_(std::make_unique<Columns>()) {}
+      cf_(std::make_unique<Columns>()),
+      vault_cache_(options.vault_cache_entries) {}
 
 Result<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(const RocksDbOptions& options) {
   if (options.path.empty()) return Error(ErrorCode::kInvalidField, "path: required");
@@ -1847,10 +1848,13 @@ std::optional<std::string> RocksDbEventStore::Lookup(std::string_view subject) c
       return fresh_.at(it->second).email;
     }
   }
+  if (auto cached = vault_cache_.Get(subject)) return cached;
+  const uint64_t epoch = vault_cache_.Epoch();  // before the read: see VaultCache::Put
   std::string email;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->vault,
                                rocksdb::Slice(subject.data(), subject.size()), &email);
   if (!s.ok()) return std::nullopt;
+  vault_cache_.Put(subject, email, epoch);
   return email;
 }
 
@@ -1861,7 +1865,9 @@ Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
   std::lock_guard lock(vault_mu_);
   ++vault_epoch_;
   if (auto it = fresh_.find(email_key.data); it != fresh_.end()) {
-    // Never written: forgetting it is the erasure.
+    // Never written: forgetting it is the erasure (Lookup never caches a fresh subject;
+    // invalidated anyway, which also fails any read of it in flight).
+    vault_cache_.Invalidate(it->second.subject);
     fresh_by_subject_.erase(it->second.subject);
     fresh_.erase(it);
     fresh_count_.store(fresh_.size(), std::memory_order_release);
@@ -1881,6 +1887,9 @@ Result<uint32_t> RocksDbEventStore::Erase(const events::Bytes& email_key) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   s = db_->Write(wo, &batch);
+  // Invalidated even when the write failed: the record may be gone or not, the cache must
+  // not be the one place it survives.
+  vault_cache_.Invalidate(subject);
   if (!s.ok()) return FromRocks(s, "erasing from the vault");
   return removed;
 }

@@ -37,6 +37,7 @@
 
 #include "base/clock.h"
 #include "storage/event_store.h"
+#include "storage/vault_cache.h"
 
 namespace rocksdb {
 class DB;
@@ -110,6 +111,10 @@ struct RocksDbOptions {
   // A WAL sync slower than this is reported through `log` (with its group's size and
   // positions): every append of the group waited for it. Default 100 ms.
   std::chrono::milliseconds slow_sync = std::chrono::milliseconds(100);
+  // Emails the vault keeps in memory for Lookup (storage/vault_cache.h): a page of 100
+  // invitations or members reads 100. Never kept past an Erase. 0 turns it off.
+  // Default 65536 (~13 MiB).
+  size_t vault_cache_entries = 65536;
   // Where the store reports what an operator should see (slow syncs). Called on the
   // syncing thread; keep it quick. nullptr: not reported. Default nullptr.
   std::function<void(std::string_view)> log;
@@ -339,6 +344,7 @@ class RocksDbEventStore final : public EventStore, private PiiVault {
   // Guards fresh_ and serialises SubjectFor/Erase, so two callers with one email key get
   // one subject. Held briefly; never across a RocksDB write.
   mutable std::mutex vault_mu_;
+  mutable VaultCache vault_cache_;  // subject → email of written subjects
   std::unordered_map<std::string, FreshSubject> fresh_;
   std::unordered_map<std::string, std::string> fresh_by_subject_;  // subject → email key
   std::atomic<size_t> fresh_count_{0};  // fresh_.size(), read without the lock

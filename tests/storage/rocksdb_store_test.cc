@@ -275,6 +275,36 @@ TEST_F(RocksDbStoreTest, ANewSubjectIsWrittenWithTheNextAppend) {
   EXPECT_NE(*store_->Vault().SubjectFor(events::Bytes{"k"}, "ann@example.com"), *subject);
 }
 
+// Lookup keeps emails in memory (storage/vault_cache.h). An erasure must end every later
+// Lookup's answer, also while other threads keep reading the same subject.
+TEST_F(RocksDbStoreTest, AnErasureEndsCachedAnswersEvenMidRead) {
+  Open();
+  for (int round = 0; round < 20; ++round) {
+    events::Bytes key{"k" + std::to_string(round)};
+    auto subject = store_->Vault().SubjectFor(key, "reader@example.com");
+    ASSERT_TRUE(subject.ok());
+    Fill("account-a", 1);  // written to RocksDB: from now on Lookup reads (and caches) it
+    std::atomic<bool> erased{false};
+    std::atomic<int> stale{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+      readers.emplace_back([&] {
+        for (int after = 0; after < 300;) {
+          bool done = erased.load();  // read before the lookup: an answer after it must be none
+          if (store_->Vault().Lookup(*subject) && done) ++stale;
+          if (done) ++after;
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_EQ(*store_->Vault().Erase(key), 1u);
+    erased = true;
+    for (auto& r : readers) r.join();
+    EXPECT_EQ(stale.load(), 0) << "round " << round;
+    EXPECT_EQ(store_->Vault().Lookup(*subject), std::nullopt);
+  }
+}
+
 // With no append to carry them, new subjects are written once enough of them wait.
 TEST_F(RocksDbStoreTest, ManyNewSubjectsWithoutAppendsAreWrittenAnyway) {
   Open();
