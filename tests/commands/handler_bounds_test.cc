@@ -16,6 +16,7 @@
 #include "storage/memory_store.h"
 #include "tests/commands/handler_support.h"
 #include "tests/commands/test_support.h"
+#include "tests/storage/forwarding_store.h"
 
 namespace roster::commands {
 namespace {
@@ -73,9 +74,9 @@ TEST(LruCache, KeptEntriesStayAndTheCacheMayExceedItsCapacity) {
 
 // Forwards to a MemoryEventStore, counts idempotency lookups, and can hold appends to one
 // stream (a command "in flight") until released.
-class GatedStore final : public storage::EventStore {
+class GatedStore final : public storage::testing::ForwardingEventStore {
  public:
-  explicit GatedStore(storage::EventStore& inner) : inner_(inner) {}
+  using ForwardingEventStore::ForwardingEventStore;
 
   void Hold(std::string stream) {
     std::lock_guard lock(mu_);
@@ -123,38 +124,8 @@ class GatedStore final : public storage::EventStore {
     }
     return inner_.FindIdempotencyKey(key);
   }
-  Status Scan(uint64_t from, uint64_t to, const storage::EventVisitor& visit) const override {
-    return inner_.Scan(from, to, visit);
-  }
-  Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream,
-                                                        uint64_t from_version,
-                                                        size_t max) const override {
-    return inner_.ReadStream(stream, from_version, max);
-  }
-  Result<events::RecordedEvent> Read(uint64_t position) const override {
-    return inner_.Read(position);
-  }
-  uint64_t StreamVersion(const std::string& stream) const override {
-    return inner_.StreamVersion(stream);
-  }
-  storage::Head GetHead() const override { return inner_.GetHead(); }
-  storage::VerifyReport Verify() const override { return inner_.Verify(); }
-  uint64_t WaitForHead(uint64_t after, std::chrono::milliseconds timeout) const override {
-    return inner_.WaitForHead(after, timeout);
-  }
-  void Shutdown() override { inner_.Shutdown(); }
-  storage::PiiVault& Vault() override { return inner_.Vault(); }
-  const std::string& LedgerSecret() const override { return inner_.LedgerSecret(); }
-  Status PutSnapshot(const std::string& name, uint64_t position, std::string_view bytes) override {
-    return inner_.PutSnapshot(name, position, bytes);
-  }
-  std::optional<std::string> GetSnapshot(const std::string& name,
-                                         uint64_t* position) const override {
-    return inner_.GetSnapshot(name, position);
-  }
 
  private:
-  storage::EventStore& inner_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string held_;

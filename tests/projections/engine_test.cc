@@ -11,6 +11,7 @@
 
 #include "projections/engine.h"
 #include "tests/projections/ledger_builder.h"
+#include "tests/storage/forwarding_store.h"
 
 namespace roster::projections {
 namespace {
@@ -200,9 +201,9 @@ TEST_F(EngineTest, ADueSnapshotWaitsForAPauseUnlessFarOverdue) {
 }
 
 // The store of `inner`, except that PutSnapshot waits until Release(): a slow disk.
-class HeldSnapshotStore final : public storage::EventStore {
+class HeldSnapshotStore final : public storage::testing::ForwardingEventStore {
  public:
-  explicit HeldSnapshotStore(storage::EventStore& inner) : inner_(inner) {}
+  using ForwardingEventStore::ForwardingEventStore;
   void Release() {
     std::lock_guard lock(mu_);
     released_ = true;
@@ -219,45 +220,8 @@ class HeldSnapshotStore final : public storage::EventStore {
     cv_.wait(lock, [&] { return released_; });
     return inner_.PutSnapshot(name, position, bytes);
   }
-  std::optional<std::string> GetSnapshot(const std::string& name,
-                                         uint64_t* position) const override {
-    return inner_.GetSnapshot(name, position);
-  }
-  Result<storage::AppendResult> Append(storage::AppendRequest r) override {
-    return inner_.Append(std::move(r));
-  }
-  Status Scan(uint64_t from, uint64_t to, const storage::EventVisitor& v) const override {
-    return inner_.Scan(from, to, v);
-  }
-  Status ScanOwned(uint64_t from, uint64_t to,
-                   const OwnedEventVisitor& v) const override {
-    return inner_.ScanOwned(from, to, v);
-  }
-  Result<std::vector<events::RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
-                                                        size_t max) const override {
-    return inner_.ReadStream(stream, from, max);
-  }
-  Result<events::RecordedEvent> Read(uint64_t position) const override {
-    return inner_.Read(position);
-  }
-  Result<std::optional<storage::AppendResult>> FindIdempotencyKey(
-      std::string_view key) const override {
-    return inner_.FindIdempotencyKey(key);
-  }
-  uint64_t StreamVersion(const std::string& stream) const override {
-    return inner_.StreamVersion(stream);
-  }
-  storage::Head GetHead() const override { return inner_.GetHead(); }
-  storage::VerifyReport Verify() const override { return inner_.Verify(); }
-  uint64_t WaitForHead(uint64_t after, std::chrono::milliseconds timeout) const override {
-    return inner_.WaitForHead(after, timeout);
-  }
-  void Shutdown() override { inner_.Shutdown(); }
-  storage::PiiVault& Vault() override { return inner_.Vault(); }
-  const std::string& LedgerSecret() const override { return inner_.LedgerSecret(); }
 
  private:
-  storage::EventStore& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;
