@@ -381,6 +381,8 @@ Status RocksDbEventStore::OpenDb() {
     // Projection snapshots are files beside RocksDB's own (which ignores the directory).
     s = FileEnv()->CreateDirIfMissing(SnapshotDir());
     if (!s.ok()) return FromRocks(s, "creating " + SnapshotDir());
+    // A crash in the middle of a snapshot write leaves its .tmp (as big as a snapshot).
+    RemoveUnfinishedSnapshotFiles(FileEnv(), SnapshotDir());
   }
   return Status::Ok();
 }

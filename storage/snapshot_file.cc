@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "base/crypto.h"
 #include "storage/rocksdb_keys.h"
@@ -84,6 +85,16 @@ Status WriteSnapshotFile(rocksdb::Env* env, const std::string& dir, std::string_
   if (s.ok()) s = d->Fsync();
   if (!s.ok()) return FromIo(s, "syncing " + dir);
   return Status::Ok();
+}
+
+void RemoveUnfinishedSnapshotFiles(rocksdb::Env* env, const std::string& dir) {
+  std::vector<std::string> names;
+  if (!env->GetChildren(dir, &names).ok()) return;
+  for (const std::string& name : names) {
+    if (name.size() > 9 && name.ends_with(".snap.tmp")) {
+      env->DeleteFile(dir + "/" + name).PermitUncheckedError();
+    }
+  }
 }
 
 Result<std::optional<std::string>> ReadSnapshotFile(rocksdb::Env* env, const std::string& dir,

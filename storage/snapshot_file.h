@@ -35,6 +35,9 @@ Status ValidateSnapshotName(std::string_view name);
 Status WriteSnapshotFile(rocksdb::Env* env, const std::string& dir, std::string_view name,
                          uint64_t position, std::string_view bytes);
 
+// Deletes the `.snap.tmp` files a write cut short by a crash left in `dir` (best effort).
+void RemoveUnfinishedSnapshotFiles(rocksdb::Env* env, const std::string& dir);
+
 // The snapshot `name` in `dir`, or nullopt when there is no file. kCorruption when the
 // file is there but fails its checks (magic, size, hash); *position is set on success.
 Result<std::optional<std::string>> ReadSnapshotFile(rocksdb::Env* env, const std::string& dir,

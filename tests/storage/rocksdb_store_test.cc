@@ -146,10 +146,16 @@ TEST_F(RocksDbStoreTest, SnapshotsAreFilesAndADamagedOneReadsAsNone) {
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f << std::string(100, 'z');
   });
-  // Overwritten whole, it reads again, also after a restart.
+  // Overwritten whole, it reads again, also after a restart. A write a crash cut short
+  // left its .tmp behind: the next writable open removes it.
   ASSERT_TRUE(store_->PutSnapshot("projections", 78, "small").ok());
   Close();
+  std::ofstream(file + ".tmp") << std::string(1000, 'p');
+  std::ofstream(dir_.Sub("log") + "/snapshots/other.snap.tmp") << "q";
   Open();
+  EXPECT_FALSE(std::filesystem::exists(file + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("log") + "/snapshots/other.snap.tmp"));
+  EXPECT_TRUE(std::filesystem::exists(file));
   EXPECT_EQ(store_->GetSnapshot("projections", &position), "small");
   EXPECT_EQ(position, 78u);
 }
