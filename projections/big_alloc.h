@@ -38,6 +38,16 @@ inline void* MapBig(size_t bytes, size_t align = kHugePage) {
   return reinterpret_cast<void*>(aligned);
 }
 
+// Advises the whole 2 MiB pages inside [p, p + bytes) for transparent huge pages (errors
+// ignored): for a large buffer written once, e.g. a snapshot's, one fault per 2 MiB instead
+// of 512.
+inline void AdviseHugePages(void* p, size_t bytes) {
+  auto start = reinterpret_cast<uintptr_t>(p);
+  uintptr_t first = (start + kHugePage - 1) & ~(kHugePage - 1);
+  uintptr_t last = (start + bytes) & ~(kHugePage - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
 inline void UnmapBig(void* p, size_t bytes) {
   munmap(p, (bytes + kHugePage - 1) & ~(kHugePage - 1));
 }

@@ -20,7 +20,7 @@
 // (whichever first, when something changed) and at Stop(), the whole projection state and
 // its position go to EventStore::PutSnapshot(`snapshot_name`). Serializing stops the
 // projector thread (and so every command waiting to see its own events) for as long as
-// it takes — ~0.2 s at 200k events, ~1.3 s at 1M on two slow cores — so a due snapshot
+// it takes — ~0.2 s at 200k events, ~1.0 s at 1M on two slow cores — so a due snapshot
 // waits for a pause in the log (one `poll` without a new event), unless it is
 // `snapshot_busy_factor` times overdue. The checksum and the store's write come after,
 // on a thread of their own (one write at a time). Start() loads it and

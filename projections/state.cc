@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "projections/big_alloc.h"
+
 namespace roster::projections {
 namespace {
 
@@ -41,6 +43,10 @@ void State::Seal(std::string& unsealed) {
 std::string State::SerializeUnsealed(size_t expected_bytes) const {
   Writer w;
   w.Reserve(expected_bytes);
+  // A fresh 100 MiB buffer costs 25k first-touch faults (~12 µs each on the development
+  // VM: 30 % of the serialization's samples); in huge pages, ~50. The projector waits for
+  // all of it: 1.18 / 1.49 s → 0.91 / 0.94 s at 1M events (projections_bench, alternating).
+  if (expected_bytes >= kBigBytes) AdviseHugePages(w.bytes().data(), w.bytes().capacity());
   w.bytes().append(kMagic);
   w.U64(kFormatVersion);
   w.U64(position());
